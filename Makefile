@@ -1,0 +1,30 @@
+# Two commands on a fresh machine:  make demo   and   make test
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# Replay the bundled dumps into ./icesco-monitor.db (offline), then show what was stored.
+demo: $(VENV)/.installed
+	$(BIN)/icesco-monitor crawl --replay
+	$(BIN)/icesco-monitor articles --limit 50
+	$(BIN)/icesco-monitor status
+
+# The whole test suite, then the linters.
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+	$(BIN)/ruff check crawler monitor feeds tests
+	$(BIN)/mypy crawler monitor feeds
+
+bench: $(VENV)/.installed
+	$(PY) tests/benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) icesco-monitor.db icesco-monitor.db-* .pytest_cache .mypy_cache .ruff_cache

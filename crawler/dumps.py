@@ -1,0 +1,300 @@
+"""Text dumps of ICESCO pages into articles (pure functions).
+
+A dump is a page as text: boilerplate (the Google Translate disclaimer, a feedback
+widget), then articles, each a title line, maybe a subtitle line, maybe a date line,
+then paragraphs; maybe a chat-widget, "Latest articles" or "Skip to content" tail.
+A listing dump holds many articles; an article dump holds one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawler.dates import find_date, is_date_line, parse_date_line, to_iso
+from crawler.items import ArticleItem
+from crawler.urls import article_path_info
+
+log = logging.getLogger(__name__)
+
+
+class DumpError(ValueError):
+    """A dump that cannot be read as text of articles."""
+
+
+# Lines that are never content, in any capitalisation (matched on the whole line).
+_BOILERPLATE = [
+    r"disclaimer\s*:.*google\s+translat.*",
+    r"avertissement\s*:.*google.*",
+    r"تنويه\s*:.*(google|جوجل|غوغل).*",
+    r"your opinion",
+    r"votre (avis|opinion)",
+    r"رأيك",
+    r"user feedback",
+    r"(avis|retour) (des )?utilisateurs?",
+    r"overall,? how satisfied are you (about|with) the website\s*\??",
+    r"dans l.ensemble,? .*satisfait.*site.*",
+    r"extremely dissatisfied\s+extremely satisfied",
+    r"(extr[eê]mement|tr[eè]s) insatisfait\s+(extr[eê]mement|tr[eè]s) satisfait",
+    r"by messaging icesco,? you agree to (our|the) terms.*",
+    r"alem ai( assistant)?",
+    r"skip to (main )?content",
+    r"aller au contenu( principal)?",
+    r"(تخطي|انتقل|الانتقال) إلى المحتوى",
+    r"share( this( article)?)?\s*:?",
+    r"partager\s*:?",
+]
+_BOILERPLATE_RE = re.compile(r"^(?:" + "|".join(_BOILERPLATE) + r")$", re.IGNORECASE)
+# Tails: once content has begun, everything from here on is page furniture.
+_TAIL_RE = re.compile(
+    r"^(?:latest (articles|news)|related (articles|posts|news)|read (also|more)"
+    r"|derniers articles|articles (récents|similaires)|à lire aussi"
+    r"|(آخر|أحدث) (المقالات|الأخبار)|مقالات ذات صلة"
+    r"|skip to (main )?content|by messaging icesco.*|alem ai( assistant)?)\s*:?$",
+    re.IGNORECASE,
+)
+_URL_RE = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+_EMAIL_RE = re.compile(r"\S+@\S+\.\w+")
+_BULLET_RE = re.compile(r"^(?:[•·▪◦●○■□➢►✓✔*+\-–—]|\d{1,2}[.)]|[a-z][.)]|\(\w{1,3}\))\s")
+# A line ends a sentence or introduces something: not a title.
+_SENTENCE_END_RE = re.compile(r"(?:[.;,:،؛]|[.!?][\"”’»)]+)$")
+_DATELINE_PLACE_RE = re.compile(r"^[^\d:,،]{1,40}[:,،]")
+_TERMINAL_RE = re.compile(r"[.!?…\"”’»)\]؟۔]$")
+_ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
+_FR_WORDS = re.compile(r"\b(le|la|les|des|du|et|une|dans|pour|avec|sur|est)\b|\b[ld]’", re.I)
+_EN_WORDS = re.compile(r"\b(the|and|of|to|in|with|for|on|is|was)\b", re.I)
+
+MAX_TITLE_CHARS = 220
+MAX_TITLE_WORDS = 35
+
+
+@dataclass
+class DumpMeta:
+    """What a sidecar or manifest says about a dump (all optional)."""
+
+    url: str | None = None
+    captured_at: dt.datetime | None = None
+    lang: str | None = None
+    kind: str | None = None  # "listing" or "article"
+    complete: bool = True
+
+
+def detect_lang(text: str) -> str:
+    """en, fr or ar, from the script and the commonest words."""
+    sample = text[:4000]
+    letters = sum(c.isalpha() for c in sample) or 1
+    if len(_ARABIC_RE.findall(sample)) / letters > 0.3:
+        return "ar"
+    return "fr" if len(_FR_WORDS.findall(sample)) > len(_EN_WORDS.findall(sample)) else "en"
+
+
+def decode(data: bytes, where: str) -> str:
+    """Bytes of a dump as text, or a DumpError that says what is wrong."""
+    if not data.strip():
+        raise DumpError(f"{where}: empty file")
+    if b"\x00" in data[:8192]:
+        raise DumpError(f"{where}: binary file (NUL bytes), not a text dump")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DumpError(f"{where}: invalid UTF-8 at byte {exc.start} (line {line})") from None
+    controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\n\r\t\f")
+    if controls > 8:
+        raise DumpError(f"{where}: binary content ({controls} control characters), not a text dump")
+    return text
+
+
+def _clean_lines(text: str) -> list[str]:
+    """Stripped lines, boilerplate removed, cut at the first tail; '' marks a blank."""
+    out: list[str] = []
+    seen_content = False
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = re.sub(r"[ \t\u00a0\u200b]+", " ", raw).strip()
+        if not line:
+            out.append("")
+            continue
+        if seen_content and _TAIL_RE.match(line):
+            break
+        if _BOILERPLATE_RE.match(line) or _TAIL_RE.match(line):
+            continue
+        seen_content = True
+        out.append(line)
+    return out
+
+
+def _is_title_like(line: str) -> bool:
+    if len(line) > MAX_TITLE_CHARS or len(line.split()) > MAX_TITLE_WORDS or len(line) < 4:
+        return False
+    if _SENTENCE_END_RE.search(line) or _URL_RE.match(line) or _EMAIL_RE.search(line):
+        return False
+    if _BULLET_RE.match(line) or is_date_line(line):
+        return False
+    first = line.lstrip("“\"'‘(«")[:1]
+    return not (first.isalpha() and first.islower() and first.isascii())
+
+
+def _standalone(lines: list[str], i: int) -> bool:
+    before = i == 0 or lines[i - 1] == ""
+    after = i + 1 >= len(lines) or lines[i + 1] == "" or is_date_line(lines[i + 1])
+    return before and after
+
+
+@dataclass
+class _Draft:
+    title: str
+    subtitle: str | None = None
+    date_line: str | None = None
+    paragraphs: list[str] | None = None
+
+
+def _split(lines: list[str], single: bool) -> list[_Draft]:
+    drafts: list[_Draft] = []
+    cur: _Draft | None = None
+    for i, line in enumerate(lines):
+        if not line:
+            continue
+        para = cur.paragraphs if cur is not None else None
+        if cur is not None and not para and cur.date_line is None and is_date_line(line):
+            cur.date_line = line
+            if not _DATELINE_PLACE_RE.match(line):  # "Rabat: 29 October 2025" is prose too
+                continue
+        if _is_title_like(line) and _standalone(lines, i):
+            if cur is not None and not para:
+                if cur.subtitle is None and cur.date_line is None:
+                    cur.subtitle = line
+                    continue
+            elif cur is None or not single:
+                cur = _Draft(title=line, paragraphs=[])
+                drafts.append(cur)
+                continue
+        if cur is None:
+            if single:  # an article page: its first line is the title
+                cur = _Draft(title=line, paragraphs=[])
+                drafts.append(cur)
+                continue
+            log.debug("text before the first title skipped: %.60s", line)
+            continue
+        assert cur.paragraphs is not None
+        cur.paragraphs.append(line)
+    return drafts
+
+
+def parse_dump(text: str, meta: DumpMeta | None = None, *, where: str = "<dump>") -> list[ArticleItem]:
+    """Articles of a dump, in page order. Raises DumpError when there are none."""
+    meta = meta or DumpMeta()
+    lines = _clean_lines(text)
+    content = [ln for ln in lines if ln]
+    if not content:
+        raise DumpError(f"{where}: no content after removing page boilerplate")
+    path_info = article_path_info(meta.url) if meta.url else None
+    single = meta.kind == "article" or path_info is not None
+    lang = meta.lang or (path_info or {}).get("lang") or detect_lang("\n".join(content))
+    drafts = [d for d in _split(lines, single) if d.paragraphs]
+    if not drafts:
+        raise DumpError(f"{where}: no article found (a title line followed by paragraphs)")
+    if single and len(drafts) > 1:
+        drafts = drafts[:1]
+    items: list[ArticleItem] = []
+    ref = meta.captured_at
+    for n, d in enumerate(drafts):
+        assert d.paragraphs is not None
+        published = parse_date_line(d.date_line, ref) if d.date_line else None
+        if published is None:
+            published = find_date("\n".join(d.paragraphs), ref)
+        if published is None and single and path_info:
+            published = dt.date.fromisoformat(path_info["date"])
+        item = ArticleItem(
+            title=d.title,
+            subtitle=d.subtitle,
+            paragraphs=d.paragraphs,
+            lang=lang,
+            published_at=to_iso(published),
+            source=f"{where}#{n + 1}",
+        )
+        if single and path_info:
+            item.slug = path_info["slug"]
+            item.url = meta.url
+        items.append(item)
+    last = items[-1]
+    if not meta.complete or not _TERMINAL_RE.search(last.paragraphs[-1]):
+        if not meta.complete or not (_URL_RE.match(last.paragraphs[-1]) or _EMAIL_RE.search(last.paragraphs[-1])):
+            last.partial = True
+            log.warning("%s: dump looks cut inside its last article %r", where, last.title[:80])
+    return items
+
+
+# --- sidecars and manifests -------------------------------------------------------
+
+MANIFEST_NAMES = ("manifest.json", "sources.json")
+
+
+def _meta_from_dict(raw: dict[str, object], where: str) -> DumpMeta:
+    if not isinstance(raw, dict):
+        raise DumpError(f"{where}: expected an object with url, captured_at, lang, kind")
+    url = raw.get("url")
+    captured = raw.get("captured_at")
+    captured_at = None
+    if captured is not None:
+        try:
+            captured_at = dt.datetime.fromisoformat(str(captured).replace("Z", "+00:00"))
+        except ValueError:
+            raise DumpError(f"{where}: captured_at {captured!r} is not an ISO 8601 time") from None
+        if captured_at.tzinfo is None:
+            raise DumpError(f"{where}: captured_at {captured!r} needs a time zone (e.g. Z)")
+    lang = raw.get("lang")
+    kind = raw.get("kind")
+    if kind not in (None, "listing", "article"):
+        raise DumpError(f"{where}: kind must be 'listing' or 'article', not {kind!r}")
+    if url is not None and (not isinstance(url, str) or not url.startswith(("http://", "https://"))):
+        raise DumpError(f"{where}: url must be an http(s) URL, not {url!r}")
+    return DumpMeta(
+        url=url,
+        captured_at=captured_at,
+        lang=str(lang) if lang else None,
+        kind=str(kind) if kind else None,
+        complete=bool(raw.get("complete", True)),
+    )
+
+
+def load_meta(path: Path) -> DumpMeta:
+    """The metadata of a dump: ``NAME.json`` beside it, else an entry in the folder's
+    ``manifest.json`` or ``sources.json`` (``{"NAME": {"url": ..., "captured_at": ...}}``)."""
+    sidecar = path.with_name(path.name + ".json")
+    if sidecar.is_file():
+        return _meta_from_dict(_read_json(sidecar), str(sidecar))
+    for name in MANIFEST_NAMES:
+        manifest = path.with_name(name)
+        if manifest.is_file():
+            data = _read_json(manifest)
+            entries = data.get("files", data) if isinstance(data, dict) else None
+            if isinstance(entries, dict) and path.name in entries:
+                return _meta_from_dict(entries[path.name], f"{manifest} [{path.name}]")
+    return DumpMeta()
+
+
+def _read_json(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DumpError(f"{path}: unreadable metadata: {exc}") from None
+    if not isinstance(data, dict):
+        raise DumpError(f"{path}: metadata must be a JSON object")
+    return data
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Dump files named or found in named folders (``*.txt``), in file-name order."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(f for f in p.iterdir() if f.is_file() and f.suffix == ".txt"))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise DumpError(f"{p}: no such file or folder")
+    return files

@@ -1,0 +1,80 @@
+"""Run one crawl in this process (the command line runs it; the service starts the
+command line in a subprocess, since Twisted's reactor cannot restart)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy.crawler import CrawlerProcess
+
+from crawler.spider import IcescoSpider
+from crawler.urls import bare_host
+from monitor.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def scrapy_settings(cfg: Config) -> dict[str, Any]:
+    """Polite settings: robots.txt, a User-Agent with a contact URL, one request at a
+    time per host, a delay that AutoThrottle adapts, retries with backoff, timeouts
+    and a size limit."""
+    c = cfg.crawl
+    return {
+        "BOT_NAME": "icesco-monitor",
+        "USER_AGENT": c.agent(),
+        "ROBOTSTXT_OBEY": c.obey_robots_txt,
+        "CONCURRENT_REQUESTS": 4,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+        "DOWNLOAD_DELAY": c.download_delay,
+        "DOWNLOAD_DELAY_JITTER": 0.5,
+        "AUTOTHROTTLE_ENABLED": True,
+        "AUTOTHROTTLE_START_DELAY": max(c.download_delay, 0.01),
+        "AUTOTHROTTLE_MAX_DELAY": max(60.0, c.download_delay),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
+        "DOWNLOAD_TIMEOUT": c.timeout,
+        "DOWNLOAD_MAXSIZE": c.max_response_bytes,
+        "DOWNLOAD_WARNSIZE": c.max_response_bytes // 2,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": c.retries,
+        "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
+        "RETRY_BACKOFF_BASE": max(c.download_delay, 0.5) if c.download_delay else 0.2,
+        "RETRY_MAX_DELAY": c.max_retry_delay,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawler.middlewares.BackoffRetryMiddleware": 550,
+        },
+        "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
+        "REDIRECT_MAX_TIMES": 5,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "HTTPCACHE_ENABLED": False,
+        "EXTENSIONS": {"scrapy.extensions.remote_control.RemoteControl": None},
+        "LOG_ENABLED": True,
+        "LOG_INSTALL_ROOT_HANDLER": False,
+        "LOG_LEVEL": "WARNING",
+        "LOGSTATS_INTERVAL": 0,
+        "DNS_TIMEOUT": 20,
+    }
+
+
+def run_crawl(
+    cfg: Config,
+    *,
+    mode: str,
+    paths: list[str] | None = None,
+    start_urls: list[str] | None = None,
+    full: bool = False,
+) -> tuple[int, list[str]]:
+    """Run one crawl to its end; return the run id and the error messages."""
+    if start_urls:
+        for url in start_urls:  # --start-url allows its own host
+            cfg.crawl.hosts.append(bare_host(urlsplit(url).hostname or ""))
+    process = CrawlerProcess(scrapy_settings(cfg))
+    crawler = process.create_crawler(IcescoSpider)
+    process.crawl(crawler, config=cfg, mode=mode, paths=paths, start_urls=start_urls, full=full)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    spider_errors = getattr(crawler.spider, "errors", [])
+    return int(stats.get("icesco/run_id", 0)), list(spider_errors)

@@ -1,0 +1,206 @@
+"""One spider, two modes: live (listings and article pages) and replay (text dumps)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.dumps import DumpError, decode, expand_paths, load_meta, parse_dump
+from crawler.items import ArticleItem, ListingItem
+from crawler.pages import PageError, parse_article, parse_listing
+from crawler.urls import article_id, article_path_info, canonical_url
+from monitor.archive import Archive
+from monitor.config import Config
+
+log = logging.getLogger(__name__)
+
+MAX_PAGES = 5000  # a safety net for --full on a site that paginates forever
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _ctype(response: Response) -> str:
+    return (response.headers.get("Content-Type") or b"no Content-Type").decode("latin-1")
+
+
+class IcescoSpider(scrapy.Spider):
+    name = "icesco"
+
+    def __init__(
+        self,
+        config: Config,
+        mode: str = "live",
+        paths: list[str] | None = None,
+        start_urls: list[str] | None = None,
+        full: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self.mode = mode
+        self.paths = [Path(p) for p in (paths or [])]
+        self.start_urls = list(start_urls or config.crawl.start_urls)
+        self.full = full
+        self.hosts = set(config.allowed_hosts)
+        self.errors: list[str] = []
+        self.pages = 0
+        self.archive: Archive | None = None
+        self.first_run = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> IcescoSpider:
+        spider: IcescoSpider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._closed, signal=scrapy.signals.spider_closed)
+        return spider
+
+    def _closed(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+    def error(self, message: str) -> None:
+        """A failure that stops one page or dump, never the run."""
+        log.error(message)
+        self.errors.append(message)
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("icesco/errors")
+
+    # --- start --------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        if self.mode == "replay":
+            for item in self._replay():
+                yield item
+            return
+        self.archive = Archive(self.config.database)
+        self.first_run = self.archive.count() == 0
+        for url in self.start_urls:
+            yield self._listing_request(url, page=1)
+        now = utcnow()
+        due = self.archive.due_for_revisit(
+            now - dt.timedelta(hours=self.config.crawl.revisit_after_hours),
+            now - dt.timedelta(days=self.config.crawl.revisit_max_age_days),
+        )
+        for url in due:
+            yield scrapy.Request(url, callback=self.parse_article, errback=self.failed, meta={"revisit": True})
+
+    def _replay(self) -> Iterator[ArticleItem]:
+        try:
+            files = expand_paths(self.paths)
+        except DumpError as exc:
+            self.error(str(exc))
+            return
+        total = 0
+        for n, path in enumerate(files, 1):
+            try:
+                data = path.read_bytes()
+                items = parse_dump(decode(data, str(path)), load_meta(path), where=str(path))
+            except DumpError as exc:
+                self.error(str(exc))
+                continue
+            except OSError as exc:
+                self.error(f"{path}: cannot read: {exc.strerror}")
+                continue
+            self.pages += 1
+            for item in items:
+                item.snapshot = str(path)
+                yield item
+            total += len(items)
+            if n % 100 == 0 or n == len(files):
+                log.info("replay: %d/%d dumps read, %d articles", n, len(files), total)
+
+    # --- listings -----------------------------------------------------------------
+
+    def _listing_request(self, url: str, page: int) -> scrapy.Request:
+        headers = {}
+        assert self.archive is not None
+        cached = self.archive.get_listing(canonical_url(url))
+        if cached:
+            if cached["etag"]:
+                headers["If-None-Match"] = cached["etag"]
+            if cached["last_modified"]:
+                headers["If-Modified-Since"] = cached["last_modified"]
+        return scrapy.Request(
+            url,
+            headers=headers,
+            callback=self.parse_listing,
+            errback=self.failed,
+            meta={"page": page, "handle_httpstatus_list": [304], "listing": True},
+        )
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        self.pages += 1
+        page = response.meta["page"]
+        key = canonical_url(response.url)
+        assert self.archive is not None
+        if response.status == 304:
+            cached = self.archive.get_listing(key) or {"links": [], "next_url": None}
+            links, next_url = cached["links"], cached.get("next_url")
+        else:
+            try:
+                text = response.text
+            except AttributeError:
+                self.error(f"{response.url}: not an HTML page ({_ctype(response)})")
+                return
+            links, next_url = parse_listing(text, response.url, self.hosts)
+            if not links:
+                self.error(f"{response.url}: listing page with no article links")
+        ids = {}
+        for link in links:
+            info = article_path_info(link)
+            if info:
+                ids[link] = article_id(info["lang"], info["slug"])
+        known = self.archive.article_state(ids.values())
+        needed = [link for link, aid in ids.items() if aid not in known]
+        for link in needed:
+            yield scrapy.Request(link, callback=self.parse_article, errback=self.failed, meta={"listing": False})
+        if response.status != 304:
+            yield ListingItem(
+                url=key,
+                links=links,
+                next_url=next_url,
+                etag=(response.headers.get("ETag") or b"").decode("latin-1") or None,
+                last_modified=(response.headers.get("Last-Modified") or b"").decode("latin-1") or None,
+            )
+        go_on = next_url and page < MAX_PAGES and (
+            self.full or bool(needed) or (self.first_run and page < self.config.crawl.backfill_pages)
+        )
+        if go_on and next_url:
+            yield self._listing_request(next_url, page + 1)
+        elif next_url:
+            log.info("%s: page %d holds nothing new, pagination stops", response.url, page)
+
+    # --- articles -----------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        self.pages += 1
+        try:
+            item = parse_article(response.text, response.url)
+        except AttributeError:
+            self.error(f"{response.url}: not an HTML page ({_ctype(response)})")
+            return
+        except PageError as exc:
+            self.error(str(exc))
+            return
+        if not item.slug:
+            self.error(f"{response.url}: not an article URL (/lang/YYYY/MM/DD/slug/)")
+            return
+        item.snapshot = "live"
+        yield item
+
+    def failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        response = getattr(failure.value, "response", None)
+        if response is not None:
+            self.error(f"{request.url}: HTTP {response.status}")
+        else:
+            self.error(f"{request.url}: {failure.type.__name__}: {failure.getErrorMessage()}")

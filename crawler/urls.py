@@ -1,0 +1,136 @@
+"""URL canonicalisation, article-URL recognition and stable article ids (pure functions)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+# Query parameters that never change what a page shows.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "ref",
+        "amp",
+        "_ga",
+        "_gl",
+    }
+)
+TRACKING_PREFIXES = ("utm_",)
+
+# /{lang}/YYYY/MM/DD/slug/  (lang optional: older pages have none)
+ARTICLE_PATH_RE = re.compile(
+    r"^/(?:(?P<lang>[a-z]{2})/)?(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<slug>[^/]+)/?$"
+)
+PAGE_PATH_RE = re.compile(r"/page/(?P<n>\d+)/?$")
+
+_SAFE_PATH = "/:@!$&'()*+,;=-._~%"
+
+
+def _requote(part: str, safe: str) -> str:
+    """Decode then re-encode, so that percent-encoding case and needless escapes vanish."""
+    return quote(unquote(part), safe=safe)
+
+
+def bare_host(host: str) -> str:
+    """Lower-case a host and drop a leading ``www.``."""
+    host = host.lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def canonical_url(url: str, *, default_scheme: str = "https") -> str:
+    """Canonical form of a URL: https, no ``www.``, no default port, no fragment,
+    no tracking parameters, sorted query, normalised percent-encoding, trailing slash.
+
+    >>> canonical_url("http://WWW.icesco.org/en/2024/07/11/Some-Slug?utm_source=x#top")
+    'https://icesco.org/en/2024/07/11/Some-Slug/'
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower() or default_scheme
+    host = bare_host(parts.hostname or "")
+    port = parts.port
+    if scheme in ("http", "https") and host not in ("127.0.0.1", "localhost", "::1"):
+        # Public sites answer the same on http and https: one identity.
+        scheme = "https"
+        port = None if port in (80, 443) else port
+    elif (scheme, port) in (("http", 80), ("https", 443)):
+        port = None
+    netloc = host if port is None else f"{host}:{port}"
+    path = _requote(parts.path or "/", _SAFE_PATH)
+    path = re.sub(r"/{2,}", "/", path)
+    last = path.rsplit("/", 1)[-1]
+    if not path.endswith("/") and "." not in last:
+        path += "/"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
+    ]
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+
+
+def article_path_info(url: str) -> dict[str, str] | None:
+    """Return lang, date and slug of an article URL, or None if it is not one."""
+    m = ARTICLE_PATH_RE.match(urlsplit(url).path)
+    if not m:
+        return None
+    slug = unquote(m["slug"]).lower()
+    if slug in ("feed", "amp", "embed"):
+        return None
+    return {
+        "lang": m["lang"] or "en",
+        "date": f"{m['y']}-{m['m']}-{m['d']}",
+        "slug": slug,
+    }
+
+
+def is_article_url(url: str) -> bool:
+    return article_path_info(url) is not None
+
+
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+
+
+def slugify(title: str) -> str:
+    """The slug WordPress derives from a title (``sanitize_title_with_dashes``).
+
+    Latin letters lose their accents; other scripts (Arabic) are kept as they are,
+    lower-cased; punctuation goes, dots and spaces become dashes.
+
+    >>> slugify("ICESCO supports G20’s decisions to face Covid-19")
+    'icesco-supports-g20s-decisions-to-face-covid-19'
+    """
+    text = unicodedata.normalize("NFKD", title.translate(_DASHES))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = text.replace(".", "-").replace("/", "-")
+    out = []
+    for c in text:
+        if c.isalnum() or c in "-_":
+            out.append(c)
+        elif c.isspace():
+            out.append("-")
+    slug = re.sub(r"-{2,}", "-", "".join(out)).strip("-")
+    return unicodedata.normalize("NFC", slug)
+
+
+def article_id(lang: str, slug: str) -> str:
+    """Stable id of an article: its language and WordPress slug, hashed.
+
+    A dump article (slug from its title) and the same article met on the live site
+    (slug from its URL) get the same id, whatever host, category or scheme.
+    """
+    key = f"{lang.lower()}/{unicodedata.normalize('NFC', unquote(slug)).lower().strip('/')}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def host_allowed(url: str, hosts: set[str]) -> bool:
+    """True if the URL is http(s) on one of ``hosts`` (compared without ``www.``)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bare_host(parts.hostname or "") in hosts

@@ -1,0 +1,405 @@
+"""The SQLite archive: the one module that holds SQL.
+
+Tables: ``articles`` (one row per article, the latest version), ``revisions`` (the
+previous version of each edit), ``runs`` (one row per crawl), ``listing_cache``
+(validators and links of listing pages), ``articles_fts`` (full-text search).
+Schema changes go through the migrations below; writes of a snapshot happen in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database, Migrations
+
+from crawler.items import ArticleItem, ListingItem, normalise_text
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 500  # SQLite variables per IN (...) query
+
+
+class ArchiveError(RuntimeError):
+    """The database cannot be opened, read or written."""
+
+
+migrations = Migrations("icesco-monitor")
+
+
+@migrations()
+def m001_articles(db: Database) -> None:
+    db.table("articles").create(
+        {
+            "id": str,
+            "url": str,
+            "lang": str,
+            "slug": str,
+            "title": str,
+            "subtitle": str,
+            "body": str,
+            "published_at": str,
+            "modified_at": str,
+            "categories": str,  # JSON list
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "last_fetched_at": str,  # last time its page was fetched (live crawls)
+            "updated_at": str,  # last real edit
+            "content_hash": str,
+            "revision": int,
+            "partial": int,
+            "source": str,
+        },
+        pk="id",
+        not_null={"title", "body", "first_seen_at", "last_seen_at", "content_hash", "lang"},
+        defaults={"revision": 0, "partial": 0, "categories": "[]"},
+    )
+    db.table("articles").create_index(["url"])
+    db.table("articles").create_index(["first_seen_at"])
+    db.table("articles").create_index(["published_at"])
+    db.table("articles").enable_fts(["title", "body"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+    db.table("revisions").create(
+        {
+            "id": int,
+            "article_id": str,
+            "revision": int,
+            "changed_at": str,
+            "changed_fields": str,  # JSON list: title, subtitle, body
+            "old_title": str,
+            "old_subtitle": str,
+            "old_body": str,
+            "old_hash": str,
+            "new_hash": str,
+            "source": str,
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db.table("revisions").create_index(["article_id", "revision"], unique=True)
+    db.table("runs").create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "mode": str,  # live, replay
+            "status": str,  # running, ok, failed
+            "pages_fetched": int,
+            "new": int,
+            "updated": int,
+            "unchanged": int,
+            "errors": int,
+            "messages": str,  # JSON list of error messages (first 50)
+        },
+        pk="id",
+        defaults={"pages_fetched": 0, "new": 0, "updated": 0, "unchanged": 0, "errors": 0},
+    )
+    db.table("listing_cache").create(
+        {"url": str, "etag": str, "last_modified": str, "links": str, "next_url": str, "fetched_at": str},
+        pk="url",
+    )
+
+
+def iso(now: dt.datetime) -> str:
+    if now.tzinfo is None:
+        raise ValueError("time must be timezone-aware")
+    return now.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class StoreResult:
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunStats:
+    pages_fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def _chunks(seq: list[str], n: int = _CHUNK) -> Iterator[list[str]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _extends(old_body: str, new_body: str) -> bool:
+    """True if new_body is old_body completed (a dump cut inside the article)."""
+    old, new = normalise_text(old_body), normalise_text(new_body)
+    cut = old.rsplit(" ", 1)[0] if " " in old else old
+    return len(new) > len(old) and new.startswith(cut)
+
+
+class Archive:
+    """An open archive database. Use as a context manager or call close()."""
+
+    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+        self.path = Path(path)
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self.db = Database(conn)
+            if migrate:
+                migrations.apply(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"database {self.path}: {exc}") from None
+        except OSError as exc:
+            raise ArchiveError(f"database {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    # --- runs -----------------------------------------------------------------------
+
+    def start_run(self, mode: str, now: dt.datetime) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO runs (started_at, mode, status) VALUES (?, ?, 'running')", (iso(now), mode)
+        )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, now: dt.datetime, stats: RunStats, status: str) -> None:
+        self.conn.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, pages_fetched = ?, new = ?, updated = ?,"
+            " unchanged = ?, errors = ?, messages = ? WHERE id = ?",
+            (
+                iso(now),
+                status,
+                stats.pages_fetched,
+                stats.new,
+                stats.updated,
+                stats.unchanged,
+                stats.errors,
+                json.dumps(stats.messages[:50], ensure_ascii=False),
+                run_id,
+            ),
+        )
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+        return rows[0] if rows else None
+
+    def last_runs(self, limit: int = 5) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
+
+    # --- articles -------------------------------------------------------------------
+
+    def article_state(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """id -> {last_fetched_at, published_at, url} for the ids that are stored."""
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT id, last_fetched_at, published_at, url FROM articles WHERE id IN ({marks})",
+                chunk,
+            ):
+                out[row[0]] = {"last_fetched_at": row[1], "published_at": row[2], "url": row[3]}
+        return out
+
+    def store(self, items: list[ArticleItem], now: dt.datetime, *, fetched: bool = False) -> StoreResult:
+        """Store one snapshot in one transaction: new rows, revisions for edits."""
+        result = StoreResult()
+        if not items:
+            return result
+        stamp = iso(now)
+        batch: dict[str, ArticleItem] = {}
+        for item in items:  # the same article twice in a snapshot: keep the later one
+            batch[item.id] = item
+        with self.db.atomic():
+            existing: dict[str, sqlite3.Row] = {}
+            self.conn.row_factory = sqlite3.Row
+            try:
+                for chunk in _chunks(list(batch)):
+                    marks = ",".join("?" * len(chunk))
+                    for row in self.conn.execute(
+                        "SELECT id, url, title, subtitle, body, published_at, categories, content_hash,"
+                        f" revision, partial FROM articles WHERE id IN ({marks})",
+                        chunk,
+                    ):
+                        existing[row["id"]] = row
+            finally:
+                self.conn.row_factory = None
+            inserts: list[tuple[Any, ...]] = []
+            touches: list[tuple[Any, ...]] = []
+            edits: list[tuple[Any, ...]] = []
+            revisions: list[tuple[Any, ...]] = []
+            for aid, item in batch.items():
+                chash = item.content_hash
+                body = item.body
+                cats = json.dumps(sorted(set(item.categories)), ensure_ascii=False)
+                old = existing.get(aid)
+                if old is None:
+                    inserts.append(
+                        (aid, item.url, item.lang, item.slug, item.title, item.subtitle, body,
+                         item.published_at, item.modified_at, cats, stamp, stamp,
+                         stamp if fetched else None, chash, int(item.partial), item.source)
+                    )
+                    result.new.append(aid)
+                    continue
+                merged_cats = json.dumps(
+                    sorted(set(json.loads(old["categories"] or "[]")) | set(item.categories)),
+                    ensure_ascii=False,
+                )
+                same = old["content_hash"] == chash or (
+                    item.partial and _extends(body, old["body"])
+                )
+                if same:
+                    touches.append(
+                        (stamp, stamp if fetched else None, item.url, item.published_at, merged_cats, aid)
+                    )
+                    result.unchanged.append(aid)
+                    continue
+                completion = bool(old["partial"]) and _extends(old["body"], body)
+                if not completion:
+                    changed = [
+                        name
+                        for name, a, b in (
+                            ("title", old["title"], item.title),
+                            ("subtitle", old["subtitle"], item.subtitle),
+                            ("body", old["body"], body),
+                        )
+                        if normalise_text(a or "") != normalise_text(b or "")
+                    ]
+                    revisions.append(
+                        (aid, old["revision"] + 1, stamp, json.dumps(changed), old["title"],
+                         old["subtitle"], old["body"], old["content_hash"], chash, item.source)
+                    )
+                edits.append(
+                    (item.title, item.subtitle, body, chash, int(item.partial), stamp,
+                     stamp if fetched else None, item.url, item.published_at, item.modified_at,
+                     merged_cats, stamp, 0 if completion else 1, item.source, aid)
+                )
+                result.updated.append(aid)
+            if inserts:
+                self.conn.executemany(
+                    "INSERT INTO articles (id, url, lang, slug, title, subtitle, body, published_at,"
+                    " modified_at, categories, first_seen_at, last_seen_at, last_fetched_at,"
+                    " content_hash, partial, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    inserts,
+                )
+            if touches:
+                self.conn.executemany(
+                    "UPDATE articles SET last_seen_at = ?,"
+                    " last_fetched_at = COALESCE(?, last_fetched_at), url = COALESCE(?, url),"
+                    " published_at = COALESCE(published_at, ?), categories = ? WHERE id = ?",
+                    touches,
+                )
+            if revisions:
+                self.conn.executemany(
+                    "INSERT INTO revisions (article_id, revision, changed_at, changed_fields,"
+                    " old_title, old_subtitle, old_body, old_hash, new_hash, source)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    revisions,
+                )
+            if edits:
+                self.conn.executemany(
+                    "UPDATE articles SET title = ?, subtitle = ?, body = ?, content_hash = ?,"
+                    " partial = ?, last_seen_at = ?, last_fetched_at = COALESCE(?, last_fetched_at),"
+                    " url = COALESCE(?, url), published_at = COALESCE(?, published_at),"
+                    " modified_at = COALESCE(?, modified_at), categories = ?,"
+                    " updated_at = ?, revision = revision + ?, source = ? WHERE id = ?",
+                    edits,
+                )
+        return result
+
+    def put_listing(self, item: ListingItem, now: dt.datetime) -> None:
+        self.db.table("listing_cache").upsert(
+            {
+                "url": item.url,
+                "etag": item.etag,
+                "last_modified": item.last_modified,
+                "links": json.dumps(item.links),
+                "next_url": item.next_url,
+                "fetched_at": iso(now),
+            },
+            pk="url",
+        )
+
+    def get_listing(self, url: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM listing_cache WHERE url = ?", [url]))
+        if not rows:
+            return None
+        row = rows[0]
+        row["links"] = json.loads(row["links"] or "[]")
+        return row
+
+    def due_for_revisit(self, fetched_before: dt.datetime, published_after: dt.datetime) -> list[str]:
+        """URLs of young articles whose page was last fetched before a time."""
+        rows = self.conn.execute(
+            "SELECT url FROM articles WHERE url IS NOT NULL AND last_fetched_at IS NOT NULL"
+            " AND last_fetched_at < ? AND COALESCE(published_at, first_seen_at) >= ?"
+            " ORDER BY last_fetched_at LIMIT 500",
+            (iso(fetched_before), iso(published_after)[:10]),
+        )
+        return [r[0] for r in rows]
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def revisions(self, article_id: str | None = None) -> list[dict[str, Any]]:
+        if article_id is None:
+            return list(self.db.query("SELECT * FROM revisions ORDER BY id"))
+        return list(
+            self.db.query("SELECT * FROM revisions WHERE article_id = ? ORDER BY revision", [article_id])
+        )
+
+    def articles(
+        self,
+        *,
+        search: str | None = None,
+        since: str | None = None,
+        limit: int | None = 20,
+        order: str = "newest",
+    ) -> list[dict[str, Any]]:
+        """Articles, newest first (publication date, else first seen)."""
+        where: list[str] = []
+        params: list[Any] = []
+        if search:
+            where.append("rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+            params.append(_fts_query(search))
+        if since:
+            where.append("COALESCE(published_at, first_seen_at) >= ?")
+            params.append(since)
+        sql = "SELECT * FROM articles"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        direction = "DESC" if order == "newest" else "ASC"
+        sql += f" ORDER BY COALESCE(published_at, substr(first_seen_at, 1, 10)) {direction}, first_seen_at {direction}, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = list(self.db.query(sql, params))
+        for row in rows:
+            row["categories"] = json.loads(row["categories"] or "[]")
+        return rows
+
+
+def _fts_query(text: str) -> str:
+    """User words as an FTS5 query: each word quoted, all required."""
+    words = [w.replace('"', "") for w in text.split()]
+    return " ".join(f'"{w}"' for w in words if w)

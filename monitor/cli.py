@@ -1,0 +1,204 @@
+"""The ``icesco-monitor`` command: a thin layer over the crawler and the archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.archive import Archive, ArchiveError
+from monitor.config import Config, ConfigError, load_config
+
+log = logging.getLogger(__name__)
+
+
+class _LogFilter(logging.Filter):
+    """Our own loggers at the chosen level; libraries (Scrapy, Twisted) at WARNING."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ours = record.name.split(".")[0] in ("crawler", "monitor", "feeds")
+        return record.levelno >= (self.level if ours else max(self.level, logging.WARNING))
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose >= 0 else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.addFilter(_LogFilter(level))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"icesco-monitor: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.yaml if present).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="SQLite archive (overrides the config's 'database').")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int, quiet: bool) -> None:
+    """Follow ICESCO's news article by article: crawl, archive, publish."""
+    _setup_logging(-1 if quiet else verbose)
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        _fail(f"bad configuration: {exc}", 2)
+    if db_path:
+        cfg.database = db_path
+    ctx.obj = cfg
+
+
+def _open(cfg: Config) -> Archive:
+    try:
+        return Archive(cfg.database)
+    except ArchiveError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+@main.command()
+@click.option("--replay", is_flag=True, help="Replay text dumps instead of fetching (default paths: the config's replay.paths, the bundled dumps).")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--start-url", "start_urls", multiple=True, help="Listing URL to start from instead of the configured ones; its host is allowed.")
+@click.option("--full", is_flag=True, help="Walk every listing page (default: stop at the first page with nothing new).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.pass_obj
+def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[str, ...], full: bool, as_json: bool) -> None:
+    """One pass: fetch new articles (or replay dumps) into the archive."""
+    from crawler.runner import run_crawl
+
+    if paths and not replay:
+        replay = True
+    replay_paths = list(paths) or (cfg.replay.paths if replay else [])
+    if replay:
+        missing = [p for p in replay_paths if not Path(p).exists()]
+        if missing:
+            _fail(f"no such file or folder: {', '.join(missing)}", 2)
+    for url in start_urls:
+        if not url.startswith(("http://", "https://")):
+            _fail(f"--start-url: expected an http(s) URL, got {url!r}", 2)
+    _open(cfg).close()  # fail early, with a clear message, on an unusable database
+    started = time.monotonic()
+    run_id, errors = run_crawl(
+        cfg,
+        mode="replay" if replay else "live",
+        paths=replay_paths,
+        start_urls=list(start_urls) or None,
+        full=full,
+    )
+    with _open(cfg) as archive:
+        run = archive.run(run_id) if run_id else None
+        total = archive.count()
+    if run is None:
+        _fail("the crawl did not start: " + ("; ".join(errors) or "see the log above"))
+        return
+    summary: dict[str, Any] = {
+        "run": run_id,
+        "mode": run["mode"],
+        "status": run["status"],
+        "new": run["new"],
+        "updated": run["updated"],
+        "unchanged": run["unchanged"],
+        "errors": run["errors"],
+        "pages_fetched": run["pages_fetched"],
+        "articles_total": total,
+        "seconds": round(time.monotonic() - started, 2),
+        "database": str(Path(cfg.database).resolve()),
+        "messages": json.loads(run["messages"] or "[]"),
+    }
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        click.echo(
+            f"{summary['mode']} run {run_id}: {summary['new']} new, {summary['updated']} updated,"
+            f" {summary['unchanged']} unchanged, {summary['errors']} errors"
+            f" ({summary['pages_fetched']} pages, {summary['seconds']}s); {total} articles in {summary['database']}"
+        )
+        for message in summary["messages"]:
+            click.echo(f"  error: {message}")
+    if run["status"] == "failed":
+        sys.exit(1)
+
+
+def _parse_since(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"--since: expected a date like 2025-10-30, got {value!r}", 2)
+    if len(value) == 10:
+        return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+@main.command()
+@click.option("--search", "-s", help="Full-text search in titles and bodies.")
+@click.option("--since", help="Only articles published (or first seen) on or after this date.")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, with the body.")
+@click.pass_obj
+def articles(cfg: Config, search: str | None, since: str | None, limit: int, as_json: bool) -> None:
+    """List stored articles, newest first."""
+    with _open(cfg) as archive:
+        rows = archive.articles(search=search, since=_parse_since(since), limit=limit)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            date = (row["published_at"] or "no date")[:10]
+            rev = f"  (rev {row['revision']})" if row["revision"] else ""
+            click.echo(f"{date}  {row['id']}  {row['title']}{rev}")
+            if row["url"]:
+                click.echo(f"{'':12}{row['url']}")
+    if not as_json:
+        click.echo(f"{len(rows)} article(s)", err=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def status(cfg: Config, as_json: bool) -> None:
+    """Database path, counts and the last runs."""
+    with _open(cfg) as archive:
+        info: dict[str, Any] = {
+            "database": str(Path(cfg.database).resolve()),
+            "config": cfg.source,
+            "articles": archive.count(),
+            "revisions": len(archive.revisions()),
+            "runs": archive.last_runs(10),
+        }
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False))
+        return
+    click.echo(f"database:  {info['database']}\nconfig:    {info['config']}")
+    click.echo(f"articles:  {info['articles']}\nrevisions: {info['revisions']}")
+    click.echo("last runs:")
+    for r in info["runs"]:
+        click.echo(
+            f"  #{r['id']} {r['started_at']} {r['mode']:6} {r['status']:7} {r['new']} new, {r['updated']} updated,"
+            f" {r['unchanged']} unchanged, {r['errors']} errors, {r['pages_fetched']} pages"
+        )
+    if not info["runs"]:
+        click.echo("  (none yet: run 'icesco-monitor crawl')")
+
+
+if __name__ == "__main__":
+    main()
