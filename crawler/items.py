@@ -50,6 +50,7 @@ class ListingItem:
 
     url: str
     links: list[str]
+    page: int = 1
     next_url: str | None = None
     etag: str | None = None
     last_modified: str | None = None

@@ -56,12 +56,18 @@ class IcescoSpider(scrapy.Spider):
         self.pages = 0
         self.archive: Archive | None = None
         self.first_run = False
+        self.requested: set[str] = set()  # article ids asked for in this run
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> IcescoSpider:
         spider: IcescoSpider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._closed, signal=scrapy.signals.spider_closed)
+        crawler.signals.connect(spider._callback_error, signal=scrapy.signals.spider_error)
         return spider
+
+    def _callback_error(self, failure: Failure, response: Response) -> None:
+        """A bug or surprise while reading one page: counted, and the run goes on."""
+        self.error(f"{response.url}: {failure.type.__name__}: {failure.getErrorMessage()}")
 
     def _closed(self) -> None:
         if self.archive is not None:
@@ -85,6 +91,9 @@ class IcescoSpider(scrapy.Spider):
         self.first_run = self.archive.count() == 0
         for url in self.start_urls:
             yield self._listing_request(url, page=1)
+        for url, page in self.archive.pending_listings():  # left over by a failed run
+            log.info("%s: listing page %d was not read last time, asking again", url, page)
+            yield self._listing_request(url, page=page)
         now = utcnow()
         due = self.archive.due_for_revisit(
             now - dt.timedelta(hours=self.config.crawl.revisit_after_hours),
@@ -123,7 +132,10 @@ class IcescoSpider(scrapy.Spider):
     def _listing_request(self, url: str, page: int) -> scrapy.Request:
         headers = {}
         assert self.archive is not None
-        cached = self.archive.get_listing(canonical_url(url))
+        key = canonical_url(url)
+        cached = self.archive.get_listing(key)
+        if page > 1 and (cached is None or cached["status"] != "pending"):
+            self.archive.mark_listing_pending(key, page)
         if cached:
             if cached["etag"]:
                 headers["If-None-Match"] = cached["etag"]
@@ -162,17 +174,26 @@ class IcescoSpider(scrapy.Spider):
         known = self.archive.article_state(ids.values())
         needed = [link for link, aid in ids.items() if aid not in known]
         for link in needed:
-            yield scrapy.Request(link, callback=self.parse_article, errback=self.failed, meta={"listing": False})
+            if ids[link] in self.requested:  # listed twice (two categories, two hosts)
+                continue
+            self.requested.add(ids[link])
+            yield scrapy.Request(link, callback=self.parse_article, errback=self.failed)
         if response.status != 304:
             yield ListingItem(
                 url=key,
                 links=links,
+                page=page,
                 next_url=next_url,
                 etag=(response.headers.get("ETag") or b"").decode("latin-1") or None,
                 last_modified=(response.headers.get("Last-Modified") or b"").decode("latin-1") or None,
             )
+        # Listings are newest first: once the last article of a page is known, so is
+        # everything after it. (A page whose articles are all known stops it too.)
+        boundary = not ids or list(ids.values())[-1] in known
         go_on = next_url and page < MAX_PAGES and (
-            self.full or bool(needed) or (self.first_run and page < self.config.crawl.backfill_pages)
+            self.full
+            or (self.first_run and page < self.config.crawl.backfill_pages)
+            or (not self.first_run and not boundary)
         )
         if go_on and next_url:
             yield self._listing_request(next_url, page + 1)
@@ -200,6 +221,9 @@ class IcescoSpider(scrapy.Spider):
     def failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
+        if request.meta.get("listing") and response is not None and response.status in (404, 410):
+            if request.meta.get("page", 1) > 1 and self.archive is not None:
+                self.archive.drop_listing(canonical_url(request.url))  # the site has fewer pages now
         if response is not None:
             self.error(f"{request.url}: HTTP {response.status}")
         else:

@@ -101,7 +101,16 @@ def m001_articles(db: Database) -> None:
         defaults={"pages_fetched": 0, "new": 0, "updated": 0, "unchanged": 0, "errors": 0},
     )
     db.table("listing_cache").create(
-        {"url": str, "etag": str, "last_modified": str, "links": str, "next_url": str, "fetched_at": str},
+        {
+            "url": str,
+            "page": int,
+            "status": str,  # ok; pending: asked for but not read yet (retried by the next run)
+            "etag": str,
+            "last_modified": str,
+            "links": str,
+            "next_url": str,
+            "fetched_at": str,
+        },
         pk="url",
     )
 
@@ -331,6 +340,8 @@ class Archive:
         self.db.table("listing_cache").upsert(
             {
                 "url": item.url,
+                "page": item.page,
+                "status": "ok",
                 "etag": item.etag,
                 "last_modified": item.last_modified,
                 "links": json.dumps(item.links),
@@ -339,6 +350,22 @@ class Archive:
             },
             pk="url",
         )
+
+    def mark_listing_pending(self, url: str, page: int) -> None:
+        """Remember a listing page we are about to ask for, so that a run that fails
+        or dies before reading it leaves it to the next run."""
+        self.conn.execute(
+            "INSERT INTO listing_cache (url, page, status, links) VALUES (?, ?, 'pending', '[]')"
+            " ON CONFLICT (url) DO UPDATE SET status = 'pending', page = excluded.page",
+            (url, page),
+        )
+
+    def drop_listing(self, url: str) -> None:
+        self.conn.execute("DELETE FROM listing_cache WHERE url = ?", (url,))
+
+    def pending_listings(self) -> list[tuple[str, int]]:
+        rows = self.conn.execute("SELECT url, page FROM listing_cache WHERE status = 'pending' ORDER BY page, url")
+        return [(r[0], r[1] or 1) for r in rows]
 
     def get_listing(self, url: str) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM listing_cache WHERE url = ?", [url]))
@@ -352,7 +379,7 @@ class Archive:
         """URLs of young articles whose page was last fetched before a time."""
         rows = self.conn.execute(
             "SELECT url FROM articles WHERE url IS NOT NULL AND last_fetched_at IS NOT NULL"
-            " AND last_fetched_at < ? AND COALESCE(published_at, first_seen_at) >= ?"
+            " AND last_fetched_at <= ? AND COALESCE(published_at, first_seen_at) >= ?"
             " ORDER BY last_fetched_at LIMIT 500",
             (iso(fetched_before), iso(published_after)[:10]),
         )

@@ -1,0 +1,197 @@
+"""Real Scrapy crawls, in a subprocess, against the tests' own ICESCO-like site."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakesite import FakeSite, Hit, SiteArticle
+from helpers import crawl_json, run_cli
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def make_article(n: int, **kw: Any) -> SiteArticle:
+    return SiteArticle(
+        slug=f"icesco-news-item-number-{n}",
+        title=f"ICESCO News Item Number {n}",
+        published=NOW - dt.timedelta(hours=100 - n),
+        paragraphs=[f"Paragraph one of item {n}, held in Rabat.", f"Paragraph two of item {n}."],
+        **kw,
+    )
+
+
+@pytest.fixture
+def site():
+    articles = [make_article(n) for n in range(1, 24)]  # 23 articles: 3 listing pages of 10
+    articles[5].categories = ["news", "executive-council"]
+    with FakeSite(articles, per_page=10) as s:
+        yield s
+
+
+def write_config(tmp_path: Path, site: FakeSite, **crawl: Any) -> Path:
+    settings = {
+        "start_urls": [f"{site.base_url}/en/category/news/"],
+        "hosts": ["127.0.0.1", "localhost"],
+        "download_delay": 0,
+        "timeout": 3,
+        "retries": 1,
+        "backfill_pages": 10,
+        "revisit_after_hours": 1000,
+    }
+    settings.update(crawl)
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps({"database": str(tmp_path / "archive.db"), "crawl": settings}), encoding="utf-8")
+    return path
+
+
+def paths(hits: list[Hit]) -> list[tuple[str, int]]:
+    return [(h.path, h.status) for h in hits]
+
+
+def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def summary(result: dict[str, Any]) -> tuple[int, int, int, int]:
+    return result["new"], result["updated"], result["unchanged"], result["errors"]
+
+
+def test_first_crawl_then_polls_fetch_only_what_is_new(tmp_path: Path, site: FakeSite) -> None:
+    cfg = write_config(tmp_path, site)
+    db = tmp_path / "archive.db"
+    first = crawl_json(db=db, config=cfg)
+    assert summary(first) == (23, 0, 0, 0)
+    stored = rows(db, "SELECT url, title, body, published_at, lang FROM articles ORDER BY published_at DESC")
+    assert stored == [
+        (
+            f"{site.base_url}/en/{a.published:%Y/%m/%d}/{a.slug}/",
+            a.title,
+            "\n\n".join(a.paragraphs),
+            a.published.isoformat(timespec="seconds"),
+            "en",
+        )
+        for a in site.articles
+    ]
+    listing = [p for p in paths(site.hits) if "/category/" in p[0]]
+    assert listing == [("/en/category/news/", 200), ("/en/category/news/page/2/", 200), ("/en/category/news/page/3/", 200)]
+    assert sorted(p for p, _ in paths(site.hits) if "/category/" not in p and p != "/robots.txt") == sorted(
+        a.path for a in site.articles
+    )
+
+    # Nothing new: robots.txt and one conditional listing request, answered 304.
+    site.clear_hits()
+    second = crawl_json(db=db, config=cfg)
+    assert summary(second) == (0, 0, 0, 0)
+    assert paths(site.hits) == [("/robots.txt", 200), ("/en/category/news/", 304)]
+    assert site.hits[1].headers.get("If-None-Match")
+
+    # One new article: one new row, one article fetch, the listing page once.
+    site.add_article(make_article(24))
+    site.clear_hits()
+    third = crawl_json(db=db, config=cfg)
+    assert summary(third) == (1, 0, 0, 0)
+    assert paths(site.hits) == [
+        ("/robots.txt", 200),
+        ("/en/category/news/", 200),
+        (make_article(24).path, 200),
+    ]
+    assert rows(db, "SELECT count(*) FROM articles") == [(24,)]
+    runs = rows(db, "SELECT mode, status, new, updated, unchanged, errors FROM runs ORDER BY id")
+    assert runs == [("live", "ok", 23, 0, 0, 0), ("live", "ok", 0, 0, 0, 0), ("live", "ok", 1, 0, 0, 0)]
+    # The crawler says who it is.
+    assert all(h.headers.get("User-Agent", "").startswith("icesco-monitor/") for h in site.hits)
+
+
+def test_an_edit_is_a_revision_not_a_second_article(tmp_path: Path, site: FakeSite) -> None:
+    cfg = write_config(tmp_path, site, revisit_after_hours=0)
+    db = tmp_path / "archive.db"
+    assert summary(crawl_json(db=db, config=cfg)) == (23, 0, 0, 0)
+    edited = site.articles[0]
+    old_body = "\n\n".join(edited.paragraphs)
+    site.edit_article(edited.slug, paragraphs=[edited.paragraphs[0], "A corrected second paragraph."])
+    result = crawl_json(db=db, config=cfg)
+    assert summary(result) == (0, 1, 22, 0)
+    assert rows(db, "SELECT count(*) FROM articles") == [(23,)]
+    revs = rows(db, "SELECT a.title, r.revision, r.changed_fields, r.old_body FROM revisions r JOIN articles a ON a.id = r.article_id")
+    assert revs == [(edited.title, 1, '["body"]', old_body)]
+    assert rows(db, f"SELECT body, revision FROM articles WHERE slug = '{edited.slug}'") == [
+        (f"{edited.paragraphs[0]}\n\nA corrected second paragraph.", 1)
+    ]
+
+
+def test_one_article_in_two_categories_and_on_two_hosts_is_one_row(tmp_path: Path, site: FakeSite) -> None:
+    cfg = write_config(tmp_path, site)
+    db = tmp_path / "archive.db"
+    news = f"{site.base_url}/en/category/news/"
+    council = f"{site.base_url}/en/category/executive-council/"
+    result = crawl_json("--start-url", council, "--start-url", news, db=db, config=cfg)
+    assert summary(result) == (23, 0, 0, 0)
+    shared = site.articles[-6]
+    assert shared.categories == ["news", "executive-council"]
+    assert rows(db, f"SELECT url, categories FROM articles WHERE slug = '{shared.slug}'") == [
+        (f"{site.base_url}{shared.path}", '["Executive Council", "News"]')
+    ]
+    fetched = [h.host for h in site.hits if h.path == shared.path]
+    assert fetched == ["localhost"]  # met first under the alias host, fetched once
+
+
+def test_http_errors_fail_alone(tmp_path: Path, site: FakeSite) -> None:
+    cfg = write_config(tmp_path, site, retries=0)
+    db = tmp_path / "archive.db"
+    missing, broken, slow = site.articles[1], site.articles[2], site.articles[3]
+    site.fail(missing.path, 404)
+    site.fail(broken.path, 500)
+    site.delay(slow.path, 5)  # longer than the 3 s timeout
+    site.override(site.articles[4].path, b"<html><body><div><p>unclosed <b>tags")
+    site.fail("/en/category/news/page/3/", 500)
+    result = crawl_json(db=db, config=cfg)
+    port = site.port
+    assert (result["new"], result["errors"]) == (16, 5)
+    base = f"http://127.0.0.1:{port}"
+    assert sorted(result["messages"]) == sorted(
+        [
+            f"{base}/en/category/news/page/3/: HTTP 500",
+            f"{base}{missing.path}: HTTP 404",
+            f"{base}{broken.path}: HTTP 500",
+            f"{base}{slow.path}: DownloadTimeoutError: Getting {base}{slow.path} took longer than 3.0 seconds.",
+            f"{base}{site.articles[4].path}: no article title found (no .entry-title, og:title, JSON-LD headline or <h1>)",
+        ]
+    )
+    # The next run, with the site healthy, completes the work and duplicates nothing.
+    site.fail(missing.path, 200, times=0)
+    site.fail(broken.path, 200, times=0)
+    site.fail("/en/category/news/page/3/", 200, times=0)
+    site.delay(slow.path, 0)
+    again = crawl_json(db=db, config=cfg)
+    assert rows(db, "SELECT count(*), count(DISTINCT slug) FROM articles") == [(22, 22)]
+    assert again["errors"] == 1  # the malformed page is still malformed
+
+
+def test_a_500_is_retried_and_a_retry_after_is_honoured(tmp_path: Path, site: FakeSite) -> None:
+    cfg = write_config(tmp_path, site, retries=2)
+    db = tmp_path / "archive.db"
+    site.fail("/en/category/news/", 503, times=1, headers={"Retry-After": "1"})
+    site.fail(site.articles[0].path, 500, times=1)
+    result = crawl_json(db=db, config=cfg)
+    assert summary(result) == (23, 0, 0, 0)
+    listing = [h for h in site.hits if h.path == "/en/category/news/"]
+    assert [h.status for h in listing] == [503, 200]
+    assert [h.status for h in site.hits if h.path == site.articles[0].path] == [500, 200]
+
+
+def test_an_unreachable_site_exits_non_zero_with_a_clear_message(tmp_path: Path, site: FakeSite) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = write_config(tmp_path, site, start_urls=[f"http://127.0.0.1:{port}/en/category/news/"])
+    proc = run_cli("crawl", config=cfg)
+    assert proc.returncode == 1
+    assert f"http://127.0.0.1:{port}/en/category/news/" in proc.stdout
+    assert "ConnectionRefused" in proc.stdout
