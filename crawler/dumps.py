@@ -17,7 +17,7 @@ from pathlib import Path
 
 from crawler.dates import find_date, is_date_line, parse_date_line, to_iso
 from crawler.items import ArticleItem
-from crawler.urls import article_path_info
+from crawler.urls import article_path_info, canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def parse_dump(text: str, meta: DumpMeta | None = None, *, where: str = "<dump>"
         )
         if single and path_info:
             item.slug = path_info["slug"]
-            item.url = meta.url
+            item.url = canonical_url(meta.url)
         items.append(item)
     last = items[-1]
     if not meta.complete or not _TERMINAL_RE.search(last.paragraphs[-1]):

@@ -274,8 +274,13 @@ class Archive:
                     sorted(set(json.loads(old["categories"] or "[]")) | set(item.categories)),
                     ensure_ascii=False,
                 )
+                # A dump may be cut anywhere, even between paragraphs: from a dump, a
+                # shorter text that the stored one continues is a cut copy, not an edit.
+                maybe_cut = item.partial or not fetched
                 same = old["content_hash"] == chash or (
-                    item.partial and _extends(body, old["body"])
+                    maybe_cut
+                    and normalise_text(old["title"]) == normalise_text(item.title)
+                    and _extends(body, old["body"])
                 )
                 if same:
                     touches.append(

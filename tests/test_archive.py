@@ -1,0 +1,109 @@
+"""The archive's dedup, revision and migration rules, on a real SQLite file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from crawler.items import ArticleItem
+from monitor.archive import Archive, ArchiveError
+
+T0 = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
+T1 = T0 + dt.timedelta(hours=1)
+
+
+def item(title: str = "ICESCO Holds a “Test” Event", paras: list[str] | None = None, **kw: object) -> ArticleItem:
+    return ArticleItem(title=title, paragraphs=paras or ["It’s the first paragraph.", "The second – and last."], **kw)  # type: ignore[arg-type]
+
+
+def counts(result) -> tuple[int, int, int]:
+    return len(result.new), len(result.updated), len(result.unchanged)
+
+
+def test_whitespace_and_typography_are_not_edits(db: Path) -> None:
+    with Archive(db) as a:
+        assert counts(a.store([item()], T0)) == (1, 0, 0)
+        retyped = item('ICESCO  Holds a "Test" Event', ["It's the first\u00a0paragraph.", "The second - and last. "])
+        assert counts(a.store([retyped], T1)) == (0, 0, 1)
+        assert a.revisions() == []
+        (row,) = a.articles()
+        assert (row["title"], row["first_seen_at"], row["last_seen_at"]) == (
+            "ICESCO Holds a “Test” Event", "2026-01-01T12:00:00+00:00", "2026-01-01T13:00:00+00:00"
+        )
+
+
+def test_an_edit_is_one_revision_with_the_previous_text(db: Path) -> None:
+    with Archive(db) as a:
+        a.store([item()], T0, fetched=True)
+        result = a.store([item(paras=["It’s the first paragraph.", "A new ending."])], T1, fetched=True)
+        assert counts(result) == (0, 1, 0)
+        (rev,) = a.revisions()
+        assert {k: rev[k] for k in ("revision", "changed_at", "changed_fields", "old_title", "old_body")} == {
+            "revision": 1,
+            "changed_at": "2026-01-01T13:00:00+00:00",
+            "changed_fields": '["body"]',
+            "old_title": "ICESCO Holds a “Test” Event",
+            "old_body": "It’s the first paragraph.\n\nThe second – and last.",
+        }
+        (row,) = a.articles()
+        assert (row["body"], row["revision"], row["updated_at"]) == (
+            "It’s the first paragraph.\n\nA new ending.", 1, "2026-01-01T13:00:00+00:00"
+        )
+
+
+def test_a_dump_article_met_on_the_live_site_is_the_same_row(db: Path) -> None:
+    with Archive(db) as a:
+        a.store([item(published_at=None)], T0)
+        live = item(
+            url="https://icesco.org/en/2026/01/01/icesco-holds-a-test-event/",
+            slug="icesco-holds-a-test-event",
+            published_at="2026-01-01T09:00:00+00:00",
+            categories=["News"],
+        )
+        assert counts(a.store([live], T1, fetched=True)) == (0, 0, 1)
+        (row,) = a.articles()
+        assert (row["url"], row["published_at"], row["categories"], row["last_fetched_at"]) == (
+            "https://icesco.org/en/2026/01/01/icesco-holds-a-test-event/",
+            "2026-01-01T09:00:00+00:00",
+            ["News"],
+            "2026-01-01T13:00:00+00:00",
+        )
+
+
+def test_a_cut_article_is_completed_not_revised(db: Path) -> None:
+    with Archive(db) as a:
+        a.store([item(paras=["It’s the first paragraph.", "The sec"], partial=True)], T0)
+        assert counts(a.store([item()], T1, fetched=True)) == (0, 1, 0)
+        assert a.revisions() == []
+        (row,) = a.articles()
+        assert (row["body"], row["partial"], row["revision"]) == ("It’s the first paragraph.\n\nThe second – and last.", 0, 0)
+
+
+def test_the_same_article_twice_in_a_snapshot_is_one_row(db: Path) -> None:
+    with Archive(db) as a:
+        assert counts(a.store([item(), item()], T0)) == (1, 0, 0)
+        assert a.count() == 1
+
+
+def test_times_must_be_timezone_aware(db: Path) -> None:
+    with Archive(db) as a, pytest.raises(ValueError, match="timezone-aware"):
+        a.store([item()], dt.datetime(2026, 1, 1))
+
+
+def test_migrations_are_recorded_and_idempotent(db: Path) -> None:
+    Archive(db).close()
+    Archive(db).close()
+    with sqlite3.connect(db) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
+        assert names == ["m001_articles"]
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ArchiveError, match=f"database {bad}: file is not a database"):
+        Archive(bad)

@@ -1,0 +1,105 @@
+"""Article and listing pages in the markup variants a WordPress site may use."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crawler.pages import PageError, parse_article, parse_listing
+
+URL = "https://www.icesco.org/en/2024/07/11/icesco-holds-a-test-event/?utm_source=feed"
+
+
+def page(head: str = "", body: str = "") -> str:
+    return f"<!doctype html><html lang='en-US'><head>{head}</head><body>{body}</body></html>"
+
+
+def summary(item):
+    return (item.title, item.url, item.published_at, item.paragraphs, item.lang, item.categories)
+
+
+def test_standard_wordpress_markup() -> None:
+    html = page(
+        "<link rel='canonical' href='https://icesco.org/en/2024/07/11/icesco-holds-a-test-event/'>"
+        "<meta property='og:title' content='ICESCO Holds a Test Event - ICESCO'>"
+        "<meta property='article:published_time' content='2024-07-11T09:30:00+01:00'>"
+        "<meta property='article:section' content='News'>",
+        "<header><nav><a href='/en/'>Home</a></nav></header><article><h1 class='entry-title'>ICESCO Holds a Test Event</h1>"
+        "<div class='entry-date'><time datetime='2024-07-11'>11 July 2024</time></div>"
+        "<div class='entry-content'><p>First paragraph.</p><p>  Second\n paragraph. </p>"
+        "<div class='share'><p>Share</p></div></div></article>"
+        "<aside><h3>Latest articles</h3><p>Other</p></aside><footer><p>© ICESCO</p></footer>",
+    )
+    assert summary(parse_article(html, URL)) == (
+        "ICESCO Holds a Test Event",
+        "https://icesco.org/en/2024/07/11/icesco-holds-a-test-event/",
+        "2024-07-11T08:30:00+00:00",
+        ["First paragraph.", "Second paragraph."],
+        "en",
+        ["News"],
+    )
+
+
+def test_json_ld_only() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebPage", "name": "x"},
+            {"@type": "NewsArticle", "headline": "ICESCO Holds a Test Event", "datePublished": "2024-07-11T10:00:00Z",
+             "articleSection": ["Culture", "News"], "articleBody": "One.\nTwo."},
+        ],
+    }
+    html = page(f"<script type='application/ld+json'>{json.dumps(ld)}</script>", "<div id='app'></div>")
+    assert summary(parse_article(html, URL)) == (
+        "ICESCO Holds a Test Event",
+        "https://icesco.org/en/2024/07/11/icesco-holds-a-test-event/",
+        "2024-07-11T10:00:00+00:00",
+        ["One.", "Two."],
+        "en",
+        ["Culture", "News"],
+    )
+
+
+def test_old_layout_with_date_line_and_no_metadata() -> None:
+    html = page(
+        "<title>ICESCO supports Mohammed VI African initiative – ICESCO</title>",
+        "<div class='post'><h1 class='post-title'>ICESCO supports Mohammed VI African initiative</h1>"
+        "<span class='post-date'>April 14, 2020 0</span>"
+        "<div class='post-content'><p>The Organization expresses its support.</p></div></div>",
+    )
+    item = parse_article(html, "https://icesco.org/en/2020/04/14/icesco-supports-mohammed-vi-african-initiative/")
+    assert (item.title, item.published_at) == ("ICESCO supports Mohammed VI African initiative", "2020-04-14")
+    assert "The Organization expresses its support." in item.paragraphs
+
+
+def test_french_page_takes_its_language_from_the_url() -> None:
+    html = page("", "<article><h1 class='entry-title'>L’ICESCO participe</h1><div class='entry-content'>"
+                "<p>Le 5 décembre 2022 à Marrakech.</p></div></article>")
+    item = parse_article(html, "https://icesco.org/fr/2022/12/05/licesco-participe/")
+    assert (item.lang, item.published_at, item.slug) == ("fr", "2022-12-05", "licesco-participe")
+
+
+def test_a_page_without_an_article_is_an_error() -> None:
+    with pytest.raises(PageError, match="no article title found"):
+        parse_article(page("", "<div></div>"), URL)
+    with pytest.raises(PageError, match="no article text found"):
+        parse_article(page("", "<article><h1 class='entry-title'>T</h1></article>"), URL)
+
+
+def test_listing_links_and_next_page() -> None:
+    base = "https://icesco.org/en/category/news/"
+    html = page(
+        "<link rel='next' href='https://icesco.org/en/category/news/page/2/'>",
+        "<header><a href='https://icesco.org/en/2024/07/01/menu-link/'>menu</a></header>"
+        "<article><h2 class='entry-title'><a href='https://www.icesco.org/en/2024/07/11/b/'>B</a></h2></article>"
+        "<article><h2><a href='/en/2024/07/10/a/'>A</a> <a href='/en/2024/07/10/a/#comments'>0</a></h2></article>"
+        "<article><a href='https://evil.example/en/2024/07/10/x/'>x</a></article>"
+        "<aside class='widget'><a href='https://icesco.org/en/2024/07/12/latest/'>latest</a></aside>",
+    )
+    links, nxt = parse_listing(html, base, {"icesco.org"})
+    assert links == ["https://www.icesco.org/en/2024/07/11/b/", "https://icesco.org/en/2024/07/10/a/"]
+    assert nxt == "https://icesco.org/en/category/news/page/2/"
+    links, nxt = parse_listing(page("", "<a class='page-numbers' href='/en/category/news/page/3/'>3</a>"
+                                        "<a class='page-numbers' href='/en/category/news/page/2/'>2</a>"), base, {"icesco.org"})
+    assert (links, nxt) == ([], "https://icesco.org/en/category/news/page/2/")
