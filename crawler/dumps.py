@@ -216,7 +216,7 @@ def parse_dump(text: str, meta: DumpMeta | None = None, *, where: str = "<dump>"
             published_at=to_iso(published),
             source=f"{where}#{n + 1}",
         )
-        if single and path_info:
+        if single and path_info and meta.url:
             item.slug = path_info["slug"]
             item.url = canonical_url(meta.url)
         items.append(item)
