@@ -195,6 +195,11 @@ class IcescoSpider(scrapy.Spider):
             or (self.first_run and page < self.config.crawl.backfill_pages)
             or (not self.first_run and not boundary)
         )
+        log.info(
+            "listing page %d (%s): %d articles, %d to fetch%s",
+            page, "unchanged" if response.status == 304 else "fetched", len(ids), len(needed),
+            f", {len(self.requested)} so far" if page > 1 else "",
+        )
         if go_on and next_url:
             yield self._listing_request(next_url, page + 1)
         elif next_url:

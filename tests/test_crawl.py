@@ -195,3 +195,19 @@ def test_an_unreachable_site_exits_non_zero_with_a_clear_message(tmp_path: Path,
     assert proc.returncode == 1
     assert f"http://127.0.0.1:{port}/en/category/news/" in proc.stdout
     assert "ConnectionRefused" in proc.stdout
+
+
+def test_robots_txt_is_obeyed_and_oversized_pages_are_dropped(tmp_path: Path) -> None:
+    articles = [make_article(n) for n in range(1, 6)]
+    forbidden = articles[0]
+    robots = f"User-agent: *\nDisallow: {forbidden.path}\n"
+    with FakeSite(articles, per_page=10, robots_txt=robots) as site:
+        cfg = write_config(tmp_path, site, max_response_bytes=64 * 1024)
+        huge = articles[1]
+        site.override(huge.path, b"<html><body>" + b"<p>x</p>" * 20_000 + b"</body></html>")
+        result = crawl_json(db=tmp_path / "archive.db", config=cfg)
+        assert (result["new"], result["errors"]) == (3, 2)
+        assert forbidden.path not in [h.path for h in site.hits]
+        text = "\n".join(result["messages"])
+        assert f"{forbidden.path}: IgnoreRequest: Forbidden by robots.txt" in text
+        assert f"{huge.path}: DownloadCancelledError: Expected to receive 160026 bytes which is larger than download max size (65536)" in text
