@@ -42,7 +42,9 @@ class ArchivePipeline:
 
     def open_spider(self) -> None:
         self.archive = Archive(self.spider.config.database)
-        self.run_id = self.archive.start_run(self.spider.mode, utcnow())
+        spider = self.spider
+        source = [str(p) for p in spider.paths] if spider.mode == "replay" else list(spider.start_urls)
+        self.run_id = self.archive.start_run(spider.mode, utcnow(), source)
         self.crawler.stats.set_value("icesco/run_id", self.run_id)  # type: ignore[union-attr]
 
     def process_item(self, item: Any) -> Any:

@@ -115,6 +115,39 @@ def m001_articles(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_publishing(db: Database) -> None:
+    db.table("runs").add_column("source", str)  # what was crawled: start URLs or dump files (JSON)
+    db.table("subscriptions").create(
+        {"address": str, "subscribed_at": str, "last_due_at": str},
+        pk="address",
+    )
+    db.table("deliveries").create(
+        {
+            "id": int,
+            "address": str,
+            "digest_key": str,  # the scheduled time the digest is for
+            "message_id": str,
+            "message": bytes,  # the exact bytes sent, so a re-send is the same message
+            "article_ids": str,  # JSON list
+            "status": str,  # sending, retry, sent, failed
+            "attempts": int,
+            "created_at": str,
+            "next_attempt_at": str,
+            "sent_at": str,
+            "last_error": str,
+        },
+        pk="id",
+        defaults={"attempts": 0},
+    )
+    db.table("deliveries").create_index(["address", "digest_key"], unique=True)
+    db.table("deliveries").create_index(["status"])
+    db.table("delivered").create(
+        {"address": str, "article_id": str, "delivery_id": int},
+        pk=("address", "article_id"),
+    )
+
+
 def iso(now: dt.datetime) -> str:
     if now.tzinfo is None:
         raise ValueError("time must be timezone-aware")
@@ -186,11 +219,135 @@ class Archive:
 
     # --- runs -----------------------------------------------------------------------
 
-    def start_run(self, mode: str, now: dt.datetime) -> int:
+    def start_run(self, mode: str, now: dt.datetime, source: list[str] | None = None) -> int:
         cur = self.conn.execute(
-            "INSERT INTO runs (started_at, mode, status) VALUES (?, ?, 'running')", (iso(now), mode)
+            "INSERT INTO runs (started_at, mode, status, source) VALUES (?, ?, 'running', ?)",
+            (iso(now), mode, json.dumps(source or [], ensure_ascii=False)),
         )
         return int(cur.lastrowid or 0)
+
+    def replayed_sources(self) -> set[str]:
+        """Dump files that a finished replay run has read."""
+        out: set[str] = set()
+        for (source,) in self.conn.execute("SELECT source FROM runs WHERE mode = 'replay' AND status = 'ok'"):
+            out.update(json.loads(source or "[]"))
+        return out
+
+    def last_good_crawl(self) -> str | None:
+        row = self.conn.execute("SELECT max(finished_at) FROM runs WHERE status = 'ok'").fetchone()
+        return row[0] if row else None
+
+    def change_marker(self) -> tuple[int, str]:
+        """Changes whenever an article is added or edited (cheap; for feed caches)."""
+        row = self.conn.execute("SELECT count(*), COALESCE(max(updated_at), '') FROM articles").fetchone()
+        return int(row[0]), str(row[1])
+
+    def metrics(self) -> dict[str, Any]:
+        runs = self.conn.execute(
+            "SELECT status, count(*), COALESCE(sum(pages_fetched), 0), COALESCE(sum(new), 0),"
+            " COALESCE(sum(updated), 0), COALESCE(sum(errors), 0) FROM runs GROUP BY status"
+        ).fetchall()
+        deliveries = dict(self.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall())
+        last_ok = self.last_good_crawl()
+        return {
+            "runs": {r[0]: r[1] for r in runs},
+            "pages": sum(r[2] for r in runs),
+            "new": sum(r[3] for r in runs),
+            "updated": sum(r[4] for r in runs),
+            "errors": sum(r[5] for r in runs),
+            "articles": self.count(),
+            "deliveries": deliveries,
+            "last_success": last_ok,
+        }
+
+    # --- subscriptions and the delivery ledger ----------------------------------------
+
+    def subscription(self, address: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM subscriptions WHERE address = ?", [address]))
+        return rows[0] if rows else None
+
+    def subscribe(self, address: str, now: dt.datetime) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO subscriptions (address, subscribed_at, last_due_at) VALUES (?, ?, ?)",
+            (address, iso(now), iso(now)),
+        )
+
+    def undelivered(self, address: str, since: str, limit: int) -> list[dict[str, Any]]:
+        """Articles first seen after ``since`` that this address has not been sent
+        (nor has waiting in a digest), oldest first."""
+        rows = list(
+            self.db.query(
+                "SELECT * FROM articles WHERE first_seen_at > ? AND id NOT IN"
+                " (SELECT article_id FROM delivered WHERE address = ?)"
+                " ORDER BY first_seen_at, COALESCE(published_at, ''), id LIMIT ?",
+                [since, address, limit],
+            )
+        )
+        for row in rows:
+            row["categories"] = json.loads(row["categories"] or "[]")
+        return rows
+
+    def mark_due_done(self, address: str, due_at: dt.datetime) -> None:
+        self.conn.execute("UPDATE subscriptions SET last_due_at = ? WHERE address = ?", (iso(due_at), address))
+
+    def create_delivery(
+        self,
+        address: str,
+        digest_key: str,
+        message_id: str,
+        message: bytes,
+        article_ids: list[str],
+        due_at: dt.datetime,
+        now: dt.datetime,
+    ) -> int:
+        """Record a digest before it is sent, reserving its articles for this address
+        (so that no other digest carries them) — in one transaction."""
+        with self.db.atomic():
+            cur = self.conn.execute(
+                "INSERT INTO deliveries (address, digest_key, message_id, message, article_ids, status,"
+                " attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 'sending', 0, ?, ?)",
+                (address, digest_key, message_id, message, json.dumps(article_ids), iso(now), iso(now)),
+            )
+            delivery_id = int(cur.lastrowid or 0)
+            self.conn.executemany(
+                "INSERT INTO delivered (address, article_id, delivery_id) VALUES (?, ?, ?)",
+                [(address, aid, delivery_id) for aid in article_ids],
+            )
+            self.conn.execute("UPDATE subscriptions SET last_due_at = ? WHERE address = ?", (iso(due_at), address))
+        return delivery_id
+
+    def open_deliveries(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """Deliveries to (re)send now: interrupted ones, and retries whose time has come."""
+        return list(
+            self.db.query(
+                "SELECT * FROM deliveries WHERE status = 'sending'"
+                " OR (status = 'retry' AND next_attempt_at <= ?) ORDER BY id",
+                [iso(now)],
+            )
+        )
+
+    def delivery_sent(self, delivery_id: int, now: dt.datetime) -> None:
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL"
+            " WHERE id = ?",
+            (iso(now), delivery_id),
+        )
+
+    def delivery_failed(
+        self, delivery_id: int, error: str, *, permanent: bool, retry_at: dt.datetime | None, now: dt.datetime
+    ) -> None:
+        self.conn.execute(
+            "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+            " WHERE id = ?",
+            ("failed" if permanent else "retry", error[:500], iso(retry_at or now), delivery_id),
+        )
+
+    def deliveries(self, status: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT id, address, digest_key, message_id, article_ids, status, attempts, created_at,"
+        sql += " next_attempt_at, sent_at, last_error FROM deliveries"
+        if status:
+            return list(self.db.query(sql + " WHERE status = ? ORDER BY id", [status]))
+        return list(self.db.query(sql + " ORDER BY id"))
 
     def finish_run(self, run_id: int, now: dt.datetime, stats: RunStats, status: str) -> None:
         self.conn.execute(
@@ -389,6 +546,13 @@ class Archive:
             (iso(fetched_before), iso(published_after)[:10]),
         )
         return [r[0] for r in rows]
+
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+        if not rows:
+            return None
+        rows[0]["categories"] = json.loads(rows[0]["categories"] or "[]")
+        return rows[0]
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])

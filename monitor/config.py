@@ -7,8 +7,10 @@ Secrets never live here: they come from the environment.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,10 +56,72 @@ class ReplayConfig:
 
 
 @dataclass
+class FeedConfig:
+    title: str = "ICESCO news (icesco-monitor)"
+    description: str = "New and updated articles from icesco.org, archived by icesco-monitor."
+    base_url: str = "http://127.0.0.1:8080/"  # where readers reach the service: links and rel=self
+    items: int = 50
+    out_dir: str = ""  # 'feed' writes here when given no --out; the service too, after a change
+
+
+@dataclass
+class SmtpConfig:
+    host: str = ""  # empty: digests go to digest.outbox instead of SMTP
+    port: int = 25
+    security: str = "plain"  # plain, starttls or tls
+    username_env: str = "ICESCO_SMTP_USERNAME"  # names of environment variables, not secrets
+    password_env: str = "ICESCO_SMTP_PASSWORD"
+    timeout: float = 30.0
+
+
+@dataclass
+class DigestConfig:
+    sender: str = "icesco-monitor <icesco-monitor@localhost>"
+    list_id: str = "ICESCO news digest <digest.icesco-monitor.localhost>"
+    unsubscribe_mailto: str = "icesco-monitor@localhost"
+    unsubscribe_url: str = ""
+    outbox: str = "outbox"  # where messages go when no SMTP host is configured
+    max_items: int = 100  # articles per digest at most; the rest wait for the next one
+    retry_minutes: float = 5.0  # first retry after a temporary SMTP failure, doubling
+    max_attempts: int = 8  # then the delivery is marked failed
+
+
+@dataclass
+class SubscriberConfig:
+    address: str = ""
+    name: str = ""
+    cadence: str = "daily"  # daily, weekly, hourly, or immediate (at every digest check)
+    at: str = "07:00"  # HH:MM in the time zone (daily, weekly)
+    weekday: str = "monday"  # weekly
+    timezone: str = "UTC"
+    keywords: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ServiceConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    crawl_every_minutes: float = 60.0
+    crawl_jitter_seconds: float = 120.0
+    crawl_timeout_minutes: float = 30.0  # a crawl subprocess running longer is stopped
+    mode: str = "live"  # live, or replay: one dump of replay.paths per tick (the demo)
+    digest_check_seconds: float = 60.0
+    misfire_grace_seconds: float = 3600.0  # a late run still runs if it is at most this late
+    health_max_age_minutes: float = 180.0  # /healthz is 503 when the last good crawl is older
+
+
+@dataclass
 class Config:
     database: str = "icesco-monitor.db"
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
+    feed: FeedConfig = field(default_factory=FeedConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    subscribers: list[SubscriberConfig] = field(default_factory=list)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
     source: str = "<defaults>"  # where the values came from, for messages
 
     @property
@@ -74,6 +138,23 @@ _RULES: dict[str, tuple[float | None, float | None]] = {
     "crawl.retries": (0, 20),
     "crawl.max_retry_delay": (0, 86_400),
     "crawl.max_response_bytes": (1024, 1 << 31),
+    "feed.items": (1, 1000),
+    "smtp.port": (1, 65535),
+    "smtp.timeout": (1, 600),
+    "digest.max_items": (1, 10_000),
+    "digest.retry_minutes": (0, 1440),
+    "digest.max_attempts": (1, 100),
+    "service.port": (0, 65535),
+    "service.crawl_every_minutes": (0.05, 100_000),
+    "service.crawl_jitter_seconds": (0, 86_400),
+    "service.crawl_timeout_minutes": (0.1, 1440),
+    "service.digest_check_seconds": (1, 86_400),
+    "service.misfire_grace_seconds": (1, 10**7),
+    "service.health_max_age_minutes": (1, 10**6),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "smtp.security": ("plain", "starttls", "tls"),
+    "service.mode": ("live", "replay"),
 }
 
 
@@ -81,6 +162,17 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
     origin = typing.get_origin(kind)
     if origin is list:
         (inner,) = typing.get_args(kind)
+        if dataclasses.is_dataclass(inner):
+            if not isinstance(value, list):
+                raise ConfigError(f"{key}: expected a list of mappings, got {value!r}")
+            out = []
+            for i, v in enumerate(value):
+                if not isinstance(v, dict):
+                    raise ConfigError(f"{key}[{i}]: expected a mapping of settings, got {v!r}")
+                obj = inner()  # type: ignore[operator]
+                _merge(obj, v, f"{key}[{i}].")
+                out.append(obj)
+            return out
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
@@ -101,6 +193,8 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise ConfigError(f"{key}: expected text, got {value!r}")
         value = str(value)
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ConfigError(f"{key}: expected one of {', '.join(_CHOICES[key])}, got {value!r}")
     if key in _RULES:
         lo, hi = _RULES[key]
         if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -128,6 +222,36 @@ def _merge(obj: Any, data: dict[str, Any], prefix: str) -> None:
             setattr(obj, key, _coerce(full, value, kind))
 
 
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _check_subscribers(cfg: Config) -> None:
+    from monitor.digests import AddressError, validate_address
+
+    seen: set[str] = set()
+    for i, sub in enumerate(cfg.subscribers):
+        where = f"subscribers[{i}]"
+        try:
+            sub.address = validate_address(sub.address, where=f"{where}.address")
+        except AddressError as exc:
+            raise ConfigError(str(exc)) from None
+        if sub.address in seen:
+            raise ConfigError(f"{where}.address: {sub.address} is listed twice")
+        seen.add(sub.address)
+        if sub.cadence not in ("daily", "weekly", "hourly", "immediate"):
+            raise ConfigError(f"{where}.cadence: expected daily, weekly, hourly or immediate, got {sub.cadence!r}")
+        if not _TIME_RE.match(sub.at):
+            raise ConfigError(f"{where}.at: expected a time like 07:00, got {sub.at!r}")
+        sub.weekday = sub.weekday.lower()
+        if sub.weekday not in _WEEKDAYS:
+            raise ConfigError(f"{where}.weekday: expected a day name like monday, got {sub.weekday!r}")
+        try:
+            zoneinfo.ZoneInfo(sub.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{where}.timezone: unknown time zone {sub.timezone!r}") from None
+
+
 def _check(cfg: Config) -> None:
     for i, url in enumerate(cfg.crawl.start_urls):
         if not url.startswith(("http://", "https://")):
@@ -136,6 +260,14 @@ def _check(cfg: Config) -> None:
         raise ConfigError("crawl.start_urls: at least one URL is needed")
     if not cfg.database:
         raise ConfigError("database: a file path is needed")
+    if not cfg.feed.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"feed.base_url: expected an http(s) URL, got {cfg.feed.base_url!r}")
+    if not cfg.feed.base_url.endswith("/"):
+        cfg.feed.base_url += "/"
+    if cfg.digest.unsubscribe_url and not cfg.digest.unsubscribe_url.startswith("https://"):
+        raise ConfigError(f"digest.unsubscribe_url: expected an https URL, got {cfg.digest.unsubscribe_url!r}")
+    if cfg.subscribers:
+        _check_subscribers(cfg)
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
@@ -168,6 +300,10 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             cfg.database = str(base / cfg.database)
         if "replay" in data and "paths" in (data.get("replay") or {}):
             cfg.replay.paths = [str(base / p) if not Path(p).is_absolute() else p for p in cfg.replay.paths]
+        for section, key in (("digest", "outbox"), ("feed", "out_dir")):
+            value = getattr(getattr(cfg, section), key)
+            if value and not Path(value).is_absolute() and key in (data.get(section) or {}):
+                setattr(getattr(cfg, section), key, str(base / value))
     if overrides:
         _merge(cfg, overrides, "")
     _check(cfg)
