@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 
 _MONTHS: dict[str, int] = {}
 for _n, _names in enumerate(
@@ -36,6 +37,7 @@ for _n, _names in enumerate(
 # Longest names first so that "sept" wins over "sep", "juillet" over "juil".
 _MONTH_ALT = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_EASTERN_DIGIT_RE = re.compile("[٠-٩۰-۹]")
 _DAY = r"(?P<d{i}>[0-3]?\d)(?:st|nd|rd|th|er|ᵉʳ)?"
 _YEAR = r"(?P<y{i}>(?:19|20)\d\d)"
 
@@ -111,13 +113,31 @@ _DEADLINE_RE = re.compile(
 )
 
 
+_DAY_DIGITS_RE = re.compile(r"(?<!\d)[0-3]?\d(?!\d)")
+
+
+def _candidates(text: str) -> Iterator[re.Match[str]]:
+    """The date matches of the text, in order. Trying the month alternation at every
+    position is slow; a date always holds a one- or two-digit day, so only the
+    neighbourhood of such numbers is searched."""
+    pos = 0
+    for day in _DAY_DIGITS_RE.finditer(text):
+        if day.end() <= pos:
+            continue
+        m = _ANY_DATE.search(text, max(pos, day.start() - 30), day.end() + 30)
+        if m is not None and m.start() <= day.start() <= m.end():
+            pos = m.end()
+            yield m
+
+
 def find_date(text: str, reference: dt.datetime | None = None) -> dt.date | None:
     """The first date the text states for an event, or None.
 
     Deadlines ("until 30 November 2025") and, when the reference time is known,
     dates after it are not event dates and are passed over."""
-    text = text.translate(_DIGITS)
-    for m in _ANY_DATE.finditer(text):
+    if _EASTERN_DIGIT_RE.search(text):
+        text = text.translate(_DIGITS)
+    for m in _candidates(text):
         if _DEADLINE_RE.search(text[max(0, m.start() - 30) : m.start()]):
             continue
         month = m.group("m1") or m.group("m2")

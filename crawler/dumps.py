@@ -64,6 +64,8 @@ _BULLET_RE = re.compile(r"^(?:[•·▪◦●○■□➢►✓✔*+\-–—]|\d
 _SENTENCE_END_RE = re.compile(r"(?:[.;,:،؛]|[.!?][\"”’»)]+)$")
 _DATELINE_PLACE_RE = re.compile(r"^[^\d:,،]{1,40}[:,،]")
 _TERMINAL_RE = re.compile(r"[.!?…\"”’»)\]؟۔]$")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 _ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
 _FR_WORDS = re.compile(r"\b(le|la|les|des|du|et|une|dans|pour|avec|sur|est)\b|\b[ld]’", re.I)
 _EN_WORDS = re.compile(r"\b(the|and|of|to|in|with|for|on|is|was)\b", re.I)
@@ -86,7 +88,7 @@ class DumpMeta:
 def detect_lang(text: str) -> str:
     """en, fr or ar, from the script and the commonest words."""
     sample = text[:4000]
-    letters = sum(c.isalpha() for c in sample) or 1
+    letters = len(_LETTER_RE.findall(sample)) or 1
     if len(_ARABIC_RE.findall(sample)) / letters > 0.3:
         return "ar"
     return "fr" if len(_FR_WORDS.findall(sample)) > len(_EN_WORDS.findall(sample)) else "en"
@@ -103,7 +105,7 @@ def decode(data: bytes, where: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise DumpError(f"{where}: invalid UTF-8 at byte {exc.start} (line {line})") from None
-    controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\n\r\t\f")
+    controls = len(_CONTROL_RE.findall(text, 0, 8192))
     if controls > 8:
         raise DumpError(f"{where}: binary content ({controls} control characters), not a text dump")
     return text
@@ -114,7 +116,7 @@ def _clean_lines(text: str) -> list[str]:
     out: list[str] = []
     seen_content = False
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = re.sub(r"[ \t\u00a0\u200b]+", " ", raw).strip()
+        line = " ".join(raw.replace("\u200b", " ").split())
         if not line:
             out.append("")
             continue
@@ -226,6 +228,18 @@ def parse_dump(text: str, meta: DumpMeta | None = None, *, where: str = "<dump>"
             last.partial = True
             log.warning("%s: dump looks cut inside its last article %r", where, last.title[:80])
     return items
+
+
+def read_dump(path: Path) -> tuple[list[ArticleItem], str | None]:
+    """The articles of one dump file, or an error message that says what and where.
+    (A plain function of a path, so that worker processes can run it.)"""
+    try:
+        data = path.read_bytes()
+        return parse_dump(decode(data, str(path)), load_meta(path), where=str(path)), None
+    except DumpError as exc:
+        return [], str(exc)
+    except OSError as exc:
+        return [], f"{path}: cannot read: {exc.strerror}"
 
 
 # --- sidecars and manifests -------------------------------------------------------

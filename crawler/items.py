@@ -45,6 +45,14 @@ class ArticleItem:
 
 
 @dataclass
+class SnapshotItem:
+    """All the articles of one dump: stored together, in one transaction."""
+
+    source: str
+    articles: list[ArticleItem]
+
+
+@dataclass
 class ListingItem:
     """A listing page's validators and the article links it held."""
 
@@ -85,10 +93,17 @@ _TYPO = str.maketrans(
 )
 
 
+_TYPO_MAP = {chr(k): v for k, v in _TYPO.items()}
+_TYPO_RE = re.compile("[" + "".join(_TYPO_MAP) + "]")
+
+
 def normalise_text(text: str) -> str:
     """Text with typography and white space folded: what counts when comparing versions."""
-    text = unicodedata.normalize("NFKC", text).translate(_TYPO)
-    return re.sub(r"\s+", " ", text).strip()
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        text = _TYPO_RE.sub(lambda m: _TYPO_MAP[m[0]], text)
+    return " ".join(text.split())
 
 
 def content_hash(title: str, subtitle: str | None, body: str) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
+import threading
 from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.items import ArticleItem, ListingItem
-from monitor.archive import Archive, RunStats
+from crawler.items import ArticleItem, ListingItem, SnapshotItem
+from monitor.archive import Archive, ArchiveError, RunStats
 
 log = logging.getLogger(__name__)
 
@@ -20,17 +22,58 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class _Writer(threading.Thread):
+    """Stores batches in a thread of its own, with its own connection: SQLite (FTS
+    indexing above all) runs without the GIL, so it overlaps the parsing of the next
+    dump. Batches are stored in order, one transaction each."""
+
+    def __init__(self, database: str, fetched: bool) -> None:
+        super().__init__(name="archive-writer", daemon=True)
+        self.database = database
+        self.fetched = fetched
+        self.queue: queue.Queue[list[ArticleItem] | None] = queue.Queue(maxsize=8)
+        self.stats = RunStats()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        archive = Archive(self.database, migrate=False)
+        try:
+            while (batch := self.queue.get()) is not None:
+                if self.error is not None:
+                    continue  # drain: the run is failing, store nothing more
+                try:
+                    result = archive.store(batch, utcnow(), fetched=self.fetched)
+                except Exception as exc:  # disk full, read-only database…
+                    self.error = exc
+                    log.error("storing failed: %s", exc)
+                    continue
+                self.stats.new += len(result.new)
+                self.stats.updated += len(result.updated)
+                self.stats.unchanged += len(result.unchanged)
+        finally:
+            archive.close()
+
+    def put(self, batch: list[ArticleItem]) -> None:
+        if self.error is not None:
+            raise ArchiveError(f"cannot store articles: {self.error}")
+        self.queue.put(batch)
+
+    def finish(self) -> RunStats:
+        self.queue.put(None)
+        self.join()
+        return self.stats
+
+
 class ArchivePipeline:
-    """Buffers items and stores each snapshot (a dump, or a batch of live pages) in
-    one transaction; records the run with its counts."""
+    """Stores each snapshot (a dump, or a batch of live pages) in one transaction, in a
+    writer thread; records the run with its counts."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.archive: Archive | None = None
+        self.writer: _Writer | None = None
         self.run_id = 0
         self.buffer: list[ArticleItem] = []
-        self.snapshot: str | None = None
-        self.stats = RunStats()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -41,48 +84,47 @@ class ArchivePipeline:
         return self.crawler.spider
 
     def open_spider(self) -> None:
-        self.archive = Archive(self.spider.config.database)
         spider = self.spider
+        self.archive = Archive(spider.config.database)
         source = [str(p) for p in spider.paths] if spider.mode == "replay" else list(spider.start_urls)
         self.run_id = self.archive.start_run(spider.mode, utcnow(), source)
         self.crawler.stats.set_value("icesco/run_id", self.run_id)  # type: ignore[union-attr]
+        self.writer = _Writer(spider.config.database, fetched=spider.mode == "live")
+        self.writer.start()
 
     def process_item(self, item: Any) -> Any:
-        assert self.archive is not None
+        assert self.archive is not None and self.writer is not None
         if isinstance(item, ListingItem):
             self.archive.put_listing(item, utcnow())
-            return item
-        if isinstance(item, ArticleItem):
-            if self.snapshot is not None and item.snapshot != self.snapshot:
-                self.flush()
-            self.snapshot = item.snapshot
+        elif isinstance(item, SnapshotItem):
+            self.writer.put(item.articles)
+        elif isinstance(item, ArticleItem):
             self.buffer.append(item)
-            if self.spider.mode == "live" and len(self.buffer) >= LIVE_BATCH:
+            if len(self.buffer) >= LIVE_BATCH:
                 self.flush()
         return item
 
     def flush(self) -> None:
-        if not self.buffer or self.archive is None:
-            return
-        result = self.archive.store(self.buffer, utcnow(), fetched=self.spider.mode == "live")
-        self.stats.new += len(result.new)
-        self.stats.updated += len(result.updated)
-        self.stats.unchanged += len(result.unchanged)
-        self.buffer = []
+        if self.buffer and self.writer is not None:
+            self.writer.put(self.buffer)
+            self.buffer = []
 
     def close_spider(self) -> None:
-        if self.archive is None:
+        if self.archive is None or self.writer is None:
             return
         self.flush()
+        stats = self.writer.finish()
         spider = self.spider
-        self.stats.pages_fetched = spider.pages
-        self.stats.errors = len(spider.errors)
-        self.stats.messages = list(spider.errors)
-        nothing = spider.pages == 0 and (self.stats.errors > 0 or spider.mode == "live")
-        status = "failed" if nothing else "ok"
-        self.archive.finish_run(self.run_id, utcnow(), self.stats, status)
+        stats.pages_fetched = spider.pages
+        stats.messages = list(spider.errors)
+        if self.writer.error is not None:
+            stats.messages.append(f"storing failed, the rest of the run was not stored: {self.writer.error}")
+        stats.errors = len(stats.messages)
+        nothing = spider.pages == 0 and (stats.errors > 0 or spider.mode == "live")
+        status = "failed" if nothing or self.writer.error is not None else "ok"
+        self.archive.finish_run(self.run_id, utcnow(), stats, status)
         log.info(
             "run %d %s: %d new, %d updated, %d unchanged, %d errors",
-            self.run_id, status, self.stats.new, self.stats.updated, self.stats.unchanged, self.stats.errors,
+            self.run_id, status, stats.new, stats.updated, stats.unchanged, stats.errors,
         )
         self.archive.close()

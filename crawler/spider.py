@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +18,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.dumps import DumpError, decode, expand_paths, load_meta, parse_dump
-from crawler.items import ArticleItem, ListingItem
+from crawler.dumps import DumpError, expand_paths, read_dump
+from crawler.items import ArticleItem, ListingItem, SnapshotItem
 from crawler.pages import PageError, parse_article, parse_listing
 from crawler.urls import article_id, article_path_info, canonical_url
 from monitor.archive import Archive
@@ -22,7 +27,10 @@ from monitor.config import Config
 
 log = logging.getLogger(__name__)
 
-MAX_PAGES = 5000  # a safety net for --full on a site that paginates forever
+MAX_PAGES = 5000
+POOL_MIN_FILES = 50  # fewer dumps than this are parsed in this process
+PARSE_WORKERS = 2
+PARSE_AHEAD = 64  # dumps parsed ahead of the pipeline, at most  # a safety net for --full on a site that paginates forever
 
 
 def utcnow() -> dt.datetime:
@@ -102,30 +110,40 @@ class IcescoSpider(scrapy.Spider):
         for url in due:
             yield scrapy.Request(url, callback=self.parse_article, errback=self.failed, meta={"revisit": True})
 
-    def _replay(self) -> Iterator[ArticleItem]:
+    def _replay(self) -> Iterator[SnapshotItem]:
         try:
             files = expand_paths(self.paths)
         except DumpError as exc:
             self.error(str(exc))
             return
         total = 0
-        for n, path in enumerate(files, 1):
-            try:
-                data = path.read_bytes()
-                items = parse_dump(decode(data, str(path)), load_meta(path), where=str(path))
-            except DumpError as exc:
-                self.error(str(exc))
-                continue
-            except OSError as exc:
-                self.error(f"{path}: cannot read: {exc.strerror}")
+        for n, (path, (items, problem)) in enumerate(zip(files, self._read_all(files), strict=True), 1):
+            if problem is not None:
+                self.error(problem)
                 continue
             self.pages += 1
-            for item in items:
-                item.snapshot = str(path)
-                yield item
+            yield SnapshotItem(source=str(path), articles=items)
             total += len(items)
             if n % 100 == 0 or n == len(files):
                 log.info("replay: %d/%d dumps read, %d articles", n, len(files), total)
+
+    def _read_all(self, files: list[Path]) -> Iterator[tuple[list[ArticleItem], str | None]]:
+        """Dumps parsed in file order; many of them in worker processes (the parser is
+        pure Python: processes, not threads, use the other cores), a bounded number ahead."""
+        workers = min(PARSE_WORKERS, os.cpu_count() or 1)
+        if len(files) < POOL_MIN_FILES or workers < 2:
+            yield from map(read_dump, files)
+            return
+        ahead: deque[Future[tuple[list[ArticleItem], str | None]]] = deque()
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            todo = iter(files)
+            for path in itertools.islice(todo, PARSE_AHEAD):
+                ahead.append(pool.submit(read_dump, path))
+            while ahead:
+                result = ahead.popleft().result()
+                for path in itertools.islice(todo, 1):
+                    ahead.append(pool.submit(read_dump, path))
+                yield result
 
     # --- listings -----------------------------------------------------------------
 

@@ -64,7 +64,24 @@ def m001_articles(db: Database) -> None:
     db.table("articles").create_index(["url"])
     db.table("articles").create_index(["first_seen_at"])
     db.table("articles").create_index(["published_at"])
-    db.table("articles").enable_fts(["title", "body"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+    db.table("articles").enable_fts(["title", "body"], tokenize="unicode61 remove_diacritics 2")
+    # Index maintenance by trigger; an update re-indexes only when the text changed
+    # (a crawl touches last_seen_at of every article it meets).
+    db.execute(
+        "CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN"
+        " INSERT INTO articles_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body); END"
+    )
+    db.execute(
+        "CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN"
+        " INSERT INTO articles_fts (articles_fts, rowid, title, body)"
+        " VALUES ('delete', old.rowid, old.title, old.body); END"
+    )
+    db.execute(
+        "CREATE TRIGGER articles_au AFTER UPDATE OF title, body ON articles BEGIN"
+        " INSERT INTO articles_fts (articles_fts, rowid, title, body)"
+        " VALUES ('delete', old.rowid, old.title, old.body);"
+        " INSERT INTO articles_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body); END"
+    )
     db.table("revisions").create(
         {
             "id": int,

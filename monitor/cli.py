@@ -14,6 +14,7 @@ import click
 
 from monitor.archive import Archive, ArchiveError
 from monitor.config import Config, ConfigError, load_config
+from monitor.locks import LockError, file_lock, lock_path
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def _setup_logging(verbose: int) -> None:
     handler.addFilter(_LogFilter(level))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG)
+    root.setLevel(level)  # no records below it are even made (Scrapy logs every item at DEBUG)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -94,13 +95,17 @@ def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[s
             _fail(f"--start-url: expected an http(s) URL, got {url!r}", 2)
     _open(cfg).close()  # fail early, with a clear message, on an unusable database
     started = time.monotonic()
-    run_id, errors = run_crawl(
-        cfg,
-        mode="replay" if replay else "live",
-        paths=replay_paths,
-        start_urls=list(start_urls) or None,
-        full=full,
-    )
+    try:
+        with file_lock(lock_path(cfg.database, "crawl"), f"a crawl of {cfg.database}"):
+            run_id, errors = run_crawl(
+                cfg,
+                mode="replay" if replay else "live",
+                paths=replay_paths,
+                start_urls=list(start_urls) or None,
+                full=full,
+            )
+    except LockError as exc:
+        _fail(f"{exc}; not starting a second one", 3)
     with _open(cfg) as archive:
         run = archive.run(run_id) if run_id else None
         total = archive.count()
@@ -198,6 +203,130 @@ def status(cfg: Config, as_json: bool) -> None:
         )
     if not info["runs"]:
         click.echo("  (none yet: run 'icesco-monitor crawl')")
+
+
+def _now(value: str | None) -> dt.datetime:
+    if not value:
+        return dt.datetime.now(dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"--now: expected an ISO 8601 time like 2026-11-21T07:00:00Z, got {value!r}", 2)
+    if parsed.tzinfo is None:
+        _fail("--now: give a time zone (e.g. Z)", 2)
+    return parsed
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder for feed.xml and atom.xml (default: feed.out_dir, else .).")
+@click.pass_obj
+def feed(cfg: Config, out_dir: str | None) -> None:
+    """Write the RSS and Atom feeds as files (atomically)."""
+    from feeds.render import build_atom, build_rss
+    from monitor.web import feed_info, write_feeds
+
+    info = feed_info(cfg)
+    with _open(cfg) as archive:
+        rows = archive.articles(limit=cfg.feed.items)
+    out = Path(out_dir or cfg.feed.out_dir or ".")
+    try:
+        rss, atom = write_feeds(out, build_rss(rows, info), build_atom(rows, info))
+    except OSError as exc:
+        _fail(f"cannot write the feeds to {out}: {exc.strerror}")
+        return
+    click.echo(f"{len(rows)} articles: {rss} {atom}")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Write the .eml files that would be sent to the outbox; record nothing.")
+@click.option("--outbox", type=click.Path(file_okay=False), help="Deliver to this folder instead of SMTP.")
+@click.option("--now", "now_text", hidden=True, help="Pretend it is this time (ISO 8601, with a zone).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def digest(cfg: Config, dry_run: bool, outbox: str | None, now_text: str | None, as_json: bool) -> None:
+    """Send the digests that are due (and retry those that failed for now)."""
+    from monitor.delivery import run_digests
+
+    now = _now(now_text)
+    try:
+        with file_lock(lock_path(cfg.database, "digest"), "a digest run"), _open(cfg) as archive:
+            report = run_digests(cfg, archive, now, dry_run=dry_run, outbox=Path(outbox) if outbox else None)
+    except LockError as exc:
+        _fail(f"{exc}; not starting a second one", 3)
+        return
+    result = {
+        "subscribed": report.subscribed,
+        "sent": report.sent,
+        "retrying": report.retrying,
+        "failed": report.failed,
+        "written": [str(p) for p in report.written],
+        "messages": report.messages,
+        "dry_run": dry_run,
+    }
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        verb = "would send" if dry_run else "sent"
+        click.echo(f"digests {verb}: {len(report.written) if dry_run else report.sent}, retrying: {report.retrying},"
+                   f" failed: {report.failed}, new subscribers recorded: {len(report.subscribed)}")
+        for path in report.written:
+            click.echo(f"  {path}")
+        for message in report.messages:
+            click.echo(f"  {message}")
+    if report.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default: service.host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default: service.port, 8080; 0: any free port).")
+@click.option("--demo", is_flag=True, help="Offline demo: replay one bundled dump per tick, digests to ./demo-outbox.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) -> None:
+    """Run the scheduler and the HTTP server until SIGTERM or Ctrl-C."""
+    import signal
+
+    from monitor.service import Service
+
+    cfg: Config = ctx.obj
+    if demo:
+        _demo_config(cfg, explicit_db=ctx.parent is not None and bool(ctx.parent.params.get("db_path")))
+    config_path = ctx.parent.params.get("config_path") if ctx.parent else None
+    service = Service(cfg, config_path, host or cfg.service.host, cfg.service.port if port is None else port)
+
+    def stop(signum: int, frame: object) -> None:
+        service.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        service.run()
+    except LockError as exc:
+        _fail(f"{exc}; not starting a second one", 3)
+    except OSError as exc:
+        _fail(f"cannot serve on {host or cfg.service.host}:{cfg.service.port if port is None else port}: {exc.strerror}")
+
+
+def _demo_config(cfg: Config, explicit_db: bool) -> None:
+    """The offline demo: the bundled dumps, one per crawl tick, digests to a local outbox."""
+    from monitor.config import DEMO_DUMPS, SubscriberConfig
+
+    if not explicit_db:
+        cfg.database = "icesco-monitor-demo.db"
+    cfg.service.mode = "replay"
+    cfg.replay.paths = [str(DEMO_DUMPS)]
+    cfg.service.crawl_every_minutes = 0.25
+    cfg.service.crawl_jitter_seconds = 0
+    cfg.service.digest_check_seconds = 5
+    cfg.smtp.host = ""
+    cfg.digest.outbox = "demo-outbox"
+    if not cfg.subscribers:
+        cfg.subscribers = [SubscriberConfig(address="reader@example.org", cadence="immediate")]
+    click.echo(
+        f"demo: replaying {DEMO_DUMPS} one dump every 15 s into {cfg.database};"
+        f" digests for {cfg.subscribers[0].address} go to ./{cfg.digest.outbox}/. Ctrl-C stops.",
+        err=True,
+    )
 
 
 if __name__ == "__main__":

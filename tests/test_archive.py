@@ -107,3 +107,15 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ArchiveError, match=f"database {bad}: file is not a database"):
         Archive(bad)
+
+
+def test_full_text_search_follows_edits_but_not_touches(db: Path) -> None:
+    with Archive(db) as a:
+        a.store([item()], T0)
+        assert [r["title"] for r in a.articles(search="second")] == ["ICESCO Holds a “Test” Event"]
+        a.store([item()], T1)  # unchanged: only last_seen_at moves
+        a.store([item(paras=["It’s the first paragraph.", "A new ending."])], T1 + dt.timedelta(hours=1), fetched=True)
+        assert a.articles(search="second") == []
+        assert [r["title"] for r in a.articles(search="ending")] == ["ICESCO Holds a “Test” Event"]
+        integrity = a.conn.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")
+        assert integrity.fetchall() == []

@@ -26,7 +26,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,8 +67,8 @@ class Proc:
     returncode: int
     stdout: str
     stderr: str
-    wall: float  # seconds, Popen to exit
-    maxrss_kb: int  # the child's peak resident set size (os.wait4 rusage, KiB on Linux)
+    wall: float  # seconds, from fork to exit (measured by the launcher)
+    maxrss_kb: int  # the process's peak resident set size (os.wait4 rusage, KiB on Linux)
 
     def summary(self) -> dict[str, Any]:
         if self.returncode != 0:
@@ -84,29 +83,53 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, timeout: float = 600, python_args: tuple[str, ...] = ()) -> Proc:
-    """``python -m monitor.cli ARGS`` in a subprocess: wall time and peak RSS of that child."""
-    cmd = [sys.executable, *python_args, "-m", "monitor.cli", *args]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=cli_env(), cwd=ROOT)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
+# The crawl runs under a small launcher process that forks it and reads its rusage with
+# os.wait4. Not straight from this process: on Linux a child's ru_maxrss starts at the RSS
+# of the process that forked it (exec keeps the old high-water mark), so once this process
+# holds a parsed corpus every child would report at least that much. The launcher is a bare
+# interpreter (see "launcher floor" in the report): nothing measured can read below it.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+code = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as f:
+    json.dump({"maxrss_kb": usage.ru_maxrss, "wall": time.perf_counter() - started, "code": code}, f)
+sys.exit(code if code >= 0 else 1)
+"""
+
+
+def run_measured(cmd: list[str], timeout: float = 600) -> Proc:
+    """Run cmd (through the launcher): output, wall time and peak RSS of that process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "rusage.json"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, str(report), *cmd],
+            stdout=out,
+            stderr=err,
+            env=cli_env(),
+            cwd=ROOT,
+            start_new_session=True,
+        )
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            raise RuntimeError(f"timed out after {timeout} s: {cmd}") from None
         out.seek(0)
         err.seek(0)
-        return Proc(
-            proc.returncode,
-            out.read().decode("utf-8", "replace"),
-            err.read().decode("utf-8", "replace"),
-            wall,
-            usage.ru_maxrss,
-        )
+        stdout, stderr = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
+        if not report.exists():
+            raise RuntimeError(f"launcher failed ({proc.returncode}): {stderr[-3000:]}")
+        usage = json.loads(report.read_text())
+        return Proc(usage["code"], stdout, stderr, usage["wall"], usage["maxrss_kb"])
+
+
+def run_cli(*args: str, timeout: float = 600, python_args: tuple[str, ...] = ()) -> Proc:
+    """``python -m monitor.cli ARGS`` in a subprocess."""
+    return run_measured([sys.executable, *python_args, "-m", "monitor.cli", *args], timeout)
 
 
 def write_config(folder: Path, db: Path, start_url: str, **crawl: Any) -> Path:
@@ -175,7 +198,9 @@ def bench_replay(work: Path, files: int, per_file: int, profile: bool) -> dict[s
     cfg = write_config(work, work / "unused.db", "http://127.0.0.1:9/en/category/news/")
 
     # Fixed cost: the bundled 5 dumps (50 articles) into a fresh database.
-    small = run_cli("--config", str(cfg), "--db", str(work / "replay-small.db"), "crawl", "--replay", str(DUMPS), "--json")
+    small = run_cli(
+        "--config", str(cfg), "--db", str(work / "replay-small.db"), "crawl", "--replay", str(DUMPS), "--json"
+    )
     small_sum = small.summary()
 
     db = work / "replay.db"
@@ -205,11 +230,15 @@ def bench_replay(work: Path, files: int, per_file: int, profile: bool) -> dict[s
     hash_s = time.perf_counter() - t0
 
     archive = Archive(work / "replay-inproc.db")
+    timed = TimedConnection(archive.db.conn)
+    archive.db.conn = timed  # type: ignore[assignment]
     t0 = time.perf_counter()
     stored = 0
     for items in snapshots:
         stored += len(archive.store(items, NOW).new)
     store_s = time.perf_counter() - t0
+    sqlite_s = timed.seconds
+    archive.db.conn = timed._conn
     archive.close()
 
     result: dict[str, Any] = {
@@ -241,18 +270,57 @@ def bench_replay(work: Path, files: int, per_file: int, profile: bool) -> dict[s
             "parse_s": round(parse_s, 2),
             "id_and_content_hash_s": round(hash_s, 2),
             "store_s": round(store_s, 2),
+            "store_sqlite_s": round(sqlite_s, 2),
             "stored_new": stored,
         },
     }
     if profile:
         prof = work / "replay.prof"
         run_cli(
-            "--config", str(cfg), "--db", str(work / "replay-prof.db"), "crawl", "--replay", str(corpus), "--json",
+            "--config",
+            str(cfg),
+            "--db",
+            str(work / "replay-prof.db"),
+            "crawl",
+            "--replay",
+            str(corpus),
+            "--json",
             python_args=("-m", "cProfile", "-o", str(prof)),
         ).summary()
         result["profile_file"] = str(prof)
         result["profile_top"] = _profile_top(prof, 25)
     return result
+
+
+class TimedConnection:
+    """A sqlite3 connection that adds up the time spent inside execute/executemany
+    (statement steps, BEGIN/COMMIT, FTS triggers): the time spent in SQLite."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        object.__setattr__(self, "_conn", conn)
+        object.__setattr__(self, "seconds", 0.0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "seconds":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._conn, name, value)
+
+    def _timed(self, method: str, *args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return getattr(self._conn, method)(*args)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def execute(self, *args: Any) -> Any:
+        return self._timed("execute", *args)
+
+    def executemany(self, *args: Any) -> Any:
+        return self._timed("executemany", *args)
 
 
 def _wal_size(db: Path) -> int:
@@ -264,8 +332,14 @@ def _profile_top(path: Path, n: int) -> list[dict[str, Any]]:
     stats = pstats.Stats(str(path))
     rows = []
     for (file, line, func), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append({"function": f"{Path(file).name}:{line}({func})", "calls": calls,
-                     "tottime_s": round(tottime, 3), "cumtime_s": round(cumtime, 3)})
+        rows.append(
+            {
+                "function": f"{Path(file).name}:{line}({func})",
+                "calls": calls,
+                "tottime_s": round(tottime, 3),
+                "cumtime_s": round(cumtime, 3),
+            }
+        )
     rows.sort(key=lambda r: r["tottime_s"], reverse=True)
     return rows[:n]
 
@@ -369,9 +443,16 @@ def bench_memory(work: Path, sizes: list[int], site_size: int) -> dict[str, Any]
     for n in sizes:
         db = work / f"mem-{n}.db"
         prefill_s = prefill(db, n)
-        with sqlite3.connect(db) as conn:
-            stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-        conn.close()
+        with Archive(db) as archive:
+            stored = archive.count()
+            # The queries a poll runs whatever the site holds, timed here in-process
+            # (the revisit query with the poll's own window: revisit_after_hours 1000, 14 days).
+            t0 = time.perf_counter()
+            archive.count()
+            count_ms = 1000 * (time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            due = archive.due_for_revisit(NOW - dt.timedelta(hours=1000), NOW - dt.timedelta(days=14))
+            revisit_ms = 1000 * (time.perf_counter() - t0)
         with FakeSite(site_articles(site_size, prefix=f"mem{n}"), per_page=10) as site:
             cfg = write_config(work, db, f"{site.base_url}/en/category/news/")
             first = run_cli("--config", str(cfg), "crawl", "--json")
@@ -385,6 +466,9 @@ def bench_memory(work: Path, sizes: list[int], site_size: int) -> dict[str, Any]
                 "prefilled": stored,
                 "prefill_s": round(prefill_s, 2),
                 "db_bytes": db.stat().st_size + _wal_size(db),
+                "count_query_ms": round(count_ms, 2),
+                "revisit_query_ms": round(revisit_ms, 1),
+                "revisit_due": len(due),
                 "first_crawl": {"new": first_sum["new"], "max_rss_kb": first.maxrss_kb, "wall_s": round(first.wall, 2)},
                 "poll": {
                     "new": poll_sum["new"],
@@ -421,6 +505,10 @@ def report(results: dict[str, Any]) -> str:
     m = results["meta"]
     out.append(f"icesco-monitor benchmarks ({'quick' if m['quick'] else 'full'}) - {m['started_at']}")
     out.append(f"python {m['python']}, sqlite {m['sqlite']}, scrapy {m['scrapy']}, {m['cpus']} CPUs, {m['machine']}")
+    out.append(
+        f"peak RSS: max RSS of the crawl process, read by a launcher with os.wait4;"
+        f" launcher floor (python -c pass) {mib(m['launcher_floor_rss_kb'])} MiB"
+    )
 
     if "replay" in results:
         r = results["replay"]
@@ -434,28 +522,64 @@ def report(results: dict[str, Any]) -> str:
             table(
                 ["run", "new", "wall s", "JSON seconds", "articles/s (wall)", "articles/s (JSON s)", "peak RSS MiB"],
                 [
-                    ["bundled 5 dumps (fixed cost)", b["new"], b["wall_s"], b["json_seconds"],
-                     f"{b['new'] / b['wall_s']:.0f}", "", ""],
-                    [f"synthetic corpus ({r['articles_expected']} articles)", s["new"], s["wall_s"], s["json_seconds"],
-                     f"{s['articles_per_s_wall']:.0f}", f"{s['articles_per_s_json']:.0f}", mib(s["max_rss_kb"])],
+                    [
+                        "bundled 5 dumps (fixed cost)",
+                        b["new"],
+                        b["wall_s"],
+                        b["json_seconds"],
+                        f"{b['new'] / b['wall_s']:.0f}",
+                        "",
+                        "",
+                    ],
+                    [
+                        f"synthetic corpus ({r['articles_expected']} articles)",
+                        s["new"],
+                        s["wall_s"],
+                        s["json_seconds"],
+                        f"{s['articles_per_s_wall']:.0f}",
+                        f"{s['articles_per_s_json']:.0f}",
+                        mib(s["max_rss_kb"]),
+                    ],
                 ],
             )
         )
         out.append("   target (issue): >= 2,000 articles/s")
         total = ip["parse_s"] + ip["store_s"]
-        out.append(
-            "   in-process breakdown, same files, this process (not the subprocess above):"
-        )
+        out.append("   in-process breakdown, same files, this process (not the subprocess above):")
         out.append(
             table(
                 ["step", "seconds", "share of parse+store", "articles/s"],
                 [
-                    ["read + decode + parse_dump", ip["parse_s"], f"{100 * ip['parse_s'] / total:.0f}%",
-                     f"{ip['parsed_articles'] / ip['parse_s']:.0f}"],
-                    ["Archive.store, 1 transaction/file (SQLite incl. FTS triggers + Python)", ip["store_s"],
-                     f"{100 * ip['store_s'] / total:.0f}%", f"{ip['stored_new'] / ip['store_s']:.0f}"],
-                    ["  of which id + content_hash (timed separately, pure Python)", ip["id_and_content_hash_s"],
-                     f"{100 * ip['id_and_content_hash_s'] / total:.0f}%", ""],
+                    [
+                        "read + decode + parse_dump",
+                        ip["parse_s"],
+                        f"{100 * ip['parse_s'] / total:.0f}%",
+                        f"{ip['parsed_articles'] / ip['parse_s']:.0f}",
+                    ],
+                    [
+                        "Archive.store, 1 transaction/file (SQLite incl. FTS triggers + Python)",
+                        ip["store_s"],
+                        f"{100 * ip['store_s'] / total:.0f}%",
+                        f"{ip['stored_new'] / ip['store_s']:.0f}",
+                    ],
+                    [
+                        "  of which inside SQLite (execute/executemany, BEGIN/COMMIT, FTS triggers)",
+                        ip["store_sqlite_s"],
+                        f"{100 * ip['store_sqlite_s'] / total:.0f}%",
+                        "",
+                    ],
+                    [
+                        "  of which Python (store minus SQLite)",
+                        round(ip["store_s"] - ip["store_sqlite_s"], 2),
+                        f"{100 * (ip['store_s'] - ip['store_sqlite_s']) / total:.0f}%",
+                        "",
+                    ],
+                    [
+                        "    incl. id + content_hash (same items, timed separately beforehand)",
+                        ip["id_and_content_hash_s"],
+                        f"{100 * ip['id_and_content_hash_s'] / total:.0f}%",
+                        "",
+                    ],
                 ],
             )
         )
@@ -493,8 +617,16 @@ def report(results: dict[str, Any]) -> str:
             table(
                 ["crawl", "requests", "listing", "article", "statuses", "body bytes", "new", "wall s"],
                 [
-                    [labels[k], v["requests"], v["listing_requests"], v["article_requests"],
-                     " ".join(f"{s}x{c}" for s, c in v["statuses"].items()), v["body_bytes"], v["new"], v["wall_s"]]
+                    [
+                        labels[k],
+                        v["requests"],
+                        v["listing_requests"],
+                        v["article_requests"],
+                        " ".join(f"{s}x{c}" for s, c in v["statuses"].items()),
+                        v["body_bytes"],
+                        v["new"],
+                        v["wall_s"],
+                    ]
                     for k, v in p["rows"].items()
                 ],
             )
@@ -509,16 +641,35 @@ def report(results: dict[str, Any]) -> str:
         )
         out.append(
             table(
-                ["articles already stored", "db MB", "prefill s", "first crawl RSS MiB", "poll RSS MiB", "poll requests",
-                 "poll wall s"],
                 [
-                    [r["prefilled"], f"{r['db_bytes'] / 1e6:.1f}", r["prefill_s"], mib(r["first_crawl"]["max_rss_kb"]),
-                     mib(r["poll"]["max_rss_kb"]), r["poll"]["requests"], r["poll"]["wall_s"]]
+                    "articles already stored",
+                    "db MB",
+                    "prefill s",
+                    "first crawl RSS MiB",
+                    "poll RSS MiB",
+                    "poll requests",
+                    "poll wall s",
+                    "count() ms",
+                    "due_for_revisit() ms",
+                ],
+                [
+                    [
+                        r["prefilled"],
+                        f"{r['db_bytes'] / 1e6:.1f}",
+                        r["prefill_s"],
+                        mib(r["first_crawl"]["max_rss_kb"]),
+                        mib(r["poll"]["max_rss_kb"]),
+                        r["poll"]["requests"],
+                        r["poll"]["wall_s"],
+                        r["count_query_ms"],
+                        r["revisit_query_ms"],
+                    ]
                     for r in mem["rows"]
                 ],
             )
         )
         out.append("   target (issue): flat")
+        out.append("   count() and due_for_revisit(): the archive queries every poll runs, timed in-process on that db")
     out.append("")
     out.append(f"total benchmark time: {results['meta']['total_s']} s")
     return "\n".join(out)
@@ -547,6 +698,8 @@ def main(argv: list[str] | None = None) -> int:
             "machine": platform.machine(),
         }
     }
+    floor = run_measured([sys.executable, "-c", "pass"])
+    results["meta"]["launcher_floor_rss_kb"] = floor.maxrss_kb
     work = Path(tempfile.mkdtemp(prefix="icesco-bench-"))
     try:
         if "replay" in only:

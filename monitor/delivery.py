@@ -1,0 +1,193 @@
+"""Digest runs: who is due, what they get, and a ledger so nothing is sent twice or lost.
+
+Per subscriber and scheduled time: the first run after a subscriber appears records the
+subscription and sends nothing; later, at each scheduled time, the matching articles
+first seen since then and never sent to them go out in one digest. The digest is written
+to the ledger (its exact bytes, its articles reserved) *before* it is sent, and marked
+sent after: a crash in between re-sends the same message, with the same Message-ID, once.
+Temporary SMTP failures are retried with backoff; permanent ones are recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import logging
+import os
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+from monitor.archive import Archive, iso
+from monitor.config import Config, SubscriberConfig
+from monitor.digests import DigestSettings, Subscriber, matches, message_id, previous_due, render_digest
+from monitor.mailer import DeliveryError, SmtpSettings, send, write_outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DigestReport:
+    subscribed: list[str] = field(default_factory=list)  # new subscribers recorded (nothing sent)
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    written: list[Path] = field(default_factory=list)  # .eml files (outbox or dry run)
+    messages: list[str] = field(default_factory=list)
+
+
+def subscriber(cfg: SubscriberConfig) -> Subscriber:
+    return Subscriber(
+        address=cfg.address,
+        cadence=cfg.cadence if cfg.cadence in ("daily", "weekly") else "daily",
+        at=cfg.at,
+        weekday=cfg.weekday,
+        timezone=cfg.timezone,
+        keywords=tuple(cfg.keywords),
+        categories=tuple(cfg.categories),
+        languages=tuple(cfg.languages),
+        name=cfg.name or None,
+    )
+
+
+def due_at(cfg: SubscriberConfig, now: dt.datetime) -> dt.datetime:
+    """The latest scheduled time at or before now."""
+    if cfg.cadence == "immediate":
+        return now.astimezone(dt.UTC).replace(microsecond=0)
+    if cfg.cadence == "hourly":
+        minute = int(cfg.at.split(":")[1])
+        slot = now.astimezone(dt.UTC).replace(minute=minute, second=0, microsecond=0)
+        return slot if slot <= now else slot - dt.timedelta(hours=1)
+    return previous_due(subscriber(cfg), now)
+
+
+def digest_settings(cfg: Config) -> DigestSettings:
+    return DigestSettings(
+        sender=cfg.digest.sender,
+        list_id=cfg.digest.list_id,
+        site_url=cfg.feed.base_url,
+        unsubscribe_mailto=cfg.digest.unsubscribe_mailto,
+        unsubscribe_url=cfg.digest.unsubscribe_url or None,
+    )
+
+
+def smtp_settings(cfg: Config) -> SmtpSettings:
+    """SMTP settings; the user name and password come from the environment only."""
+    return SmtpSettings(
+        host=cfg.smtp.host,
+        port=cfg.smtp.port,
+        security=cfg.smtp.security,
+        username=os.environ.get(cfg.smtp.username_env) or None,
+        password=os.environ.get(cfg.smtp.password_env) or None,
+        timeout=cfg.smtp.timeout,
+    )
+
+
+class Deliverer:
+    """Sends one message: to SMTP, or to an outbox folder."""
+
+    def __init__(self, cfg: Config, outbox: Path | None) -> None:
+        self.outbox = outbox if outbox is not None else (None if cfg.smtp.host else Path(cfg.digest.outbox))
+        self.smtp = smtp_settings(cfg)
+
+    def __call__(self, message: EmailMessage) -> Path | None:
+        if self.outbox is not None:
+            return write_outbox(message, self.outbox)
+        send(message, self.smtp)
+        return None
+
+
+def _parse(data: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def run_digests(
+    cfg: Config, archive: Archive, now: dt.datetime, *, dry_run: bool = False, outbox: Path | None = None
+) -> DigestReport:
+    """Send what is due at ``now``. With dry_run, write the .eml files that would be sent
+    (to ``outbox`` or the configured one) and record nothing."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    report = DigestReport()
+    deliver = Deliverer(cfg, outbox if outbox is not None else (Path(cfg.digest.outbox) if dry_run else None))
+    settings = digest_settings(cfg)
+    configured = {s.address for s in cfg.subscribers}
+
+    # 1. Interrupted sends and retries whose time has come: the very same bytes again.
+    for row in archive.open_deliveries(now):
+        if row["address"] not in configured:
+            continue  # unsubscribed: no more mail, ever
+        _attempt(cfg, archive, deliver, row["id"], _parse(row["message"]), row["attempts"], now, report, dry_run)
+
+    # 2. New digests for the subscribers whose time has come.
+    for sub_cfg in cfg.subscribers:
+        address = sub_cfg.address
+        sub_row = archive.subscription(address)
+        if sub_row is None:
+            if not dry_run:
+                archive.subscribe(address, now)
+            report.subscribed.append(address)
+            log.info("%s: new subscriber recorded; articles first seen from now on will be sent", address)
+            continue
+        slot = due_at(sub_cfg, now)
+        if iso(slot) <= sub_row["last_due_at"]:
+            continue  # this scheduled time is done
+        sub = subscriber(sub_cfg)
+        rows = [r for r in archive.undelivered(address, sub_row["subscribed_at"], 1_000_000) if matches(sub, r)]
+        rows = rows[: cfg.digest.max_items]
+        if not rows:
+            if not dry_run:
+                archive.mark_due_done(address, slot)
+            continue  # no empty digests
+        rows.sort(key=lambda r: (r["published_at"] or r["first_seen_at"][:10], r["first_seen_at"]), reverse=True)
+        key = f"{sub_cfg.cadence}:{iso(slot)}"
+        msg = render_digest(sub, rows, now, settings, digest_key=key)
+        if dry_run:
+            report.written.append(write_outbox(msg, deliver.outbox or Path(cfg.digest.outbox)))
+            continue
+        delivery_id = archive.create_delivery(
+            address, key, message_id(address, key), msg.as_bytes(), [r["id"] for r in rows], slot, now
+        )
+        _attempt(cfg, archive, deliver, delivery_id, msg, 0, now, report, dry_run)
+    return report
+
+
+def _attempt(
+    cfg: Config,
+    archive: Archive,
+    deliver: Deliverer,
+    delivery_id: int,
+    msg: EmailMessage,
+    attempts: int,
+    now: dt.datetime,
+    report: DigestReport,
+    dry_run: bool,
+) -> None:
+    to = str(msg["To"])
+    if dry_run:
+        report.written.append(write_outbox(msg, deliver.outbox or Path(cfg.digest.outbox)))
+        return
+    try:
+        path = deliver(msg)
+    except DeliveryError as exc:
+        permanent = exc.permanent or attempts + 1 >= cfg.digest.max_attempts
+        text = str(exc) if exc.permanent or not permanent else f"gave up after {attempts + 1} attempts: {exc}"
+        retry_at = None if permanent else now + dt.timedelta(minutes=cfg.digest.retry_minutes * 2**attempts)
+        archive.delivery_failed(delivery_id, text, permanent=permanent, retry_at=retry_at, now=now)
+        if permanent:
+            report.failed += 1
+            report.messages.append(f"digest to {to} failed for good: {text}")
+            log.error("digest to %s failed for good: %s", to, text)
+        else:
+            report.retrying += 1
+            report.messages.append(f"digest to {to} will be retried at {iso(retry_at or now)}: {text}")
+            log.warning("digest to %s will be retried at %s: %s", to, iso(retry_at or now), text)
+        return
+    archive.delivery_sent(delivery_id, now)
+    report.sent += 1
+    if path is not None:
+        report.written.append(path)
+    log.info("digest sent to %s (%s)", to, msg["Message-ID"])

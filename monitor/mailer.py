@@ -1,0 +1,319 @@
+"""Delivery of finished messages: over SMTP, or into an outbox folder as ``.eml`` files.
+
+:func:`send` classifies every failure: :class:`TemporaryDeliveryError` (worth retrying:
+the server is unreachable, the connection broke, a 4xx reply) or
+:class:`PermanentDeliveryError` (a 5xx reply, refused credentials, a missing server
+feature). Error messages name ``host:port``, the SMTP code and the server's reply, and
+never the password.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import email.utils
+import hashlib
+import io
+import ipaddress
+import logging
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from email.generator import BytesGenerator
+from email.message import EmailMessage, Message
+from email.policy import EmailPolicy, Policy
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SECURITIES = ("plain", "starttls", "tls")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._@+=-]")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    security: str = "plain"  # "plain", "starttls" or "tls"
+    username: str | None = None  # from the environment, by the caller
+    password: str | None = field(default=None, repr=False)  # from the environment; never logged or shown
+    timeout: float = 30.0
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class DeliveryError(Exception):
+    """A message could not be handed to the SMTP server. ``message`` is safe to show."""
+
+    permanent: bool = False
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Worth retrying later: no connection, a broken connection, a timeout, a 4xx reply."""
+
+    permanent = False
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying will not help: a 5xx reply (recipient refused, authentication failed…)."""
+
+    permanent = True
+
+
+# --- envelope and bytes -------------------------------------------------------------------
+
+
+def _addresses(message: Message, name: str) -> list[str]:
+    values = message.get_all(name) or []
+    out: list[str] = []
+    for value in values:
+        parsed = getattr(value, "addresses", None)
+        if parsed is not None:
+            out += [a.addr_spec for a in parsed if a.addr_spec and a.addr_spec != "<>"]
+        else:
+            out += [addr for _, addr in email.utils.getaddresses([str(value)]) if addr]
+    for addr in out:
+        if any(c in addr for c in "\r\n<>, ") or "@" not in addr:
+            raise ValueError(f"{name}: not a usable address: {addr!r}")
+    return out
+
+
+def envelope(message: Message) -> tuple[str, list[str]]:
+    """(sender, recipients) from the From and To headers, as bare addresses."""
+    senders = _addresses(message, "From")
+    if len(senders) != 1:
+        raise ValueError(f"the message needs exactly one From address, it has {len(senders)}")
+    recipients = _addresses(message, "To")
+    if not recipients:
+        raise ValueError("the message has no To address")
+    return senders[0], recipients
+
+
+def _policy(message: Message, linesep: str) -> Policy:
+    """The message's policy, not refolding header lines as they were written or parsed
+    (a refold would turn a long List-Unsubscribe URL into an encoded-word)."""
+    policy = message.policy
+    if isinstance(policy, EmailPolicy):
+        return policy.clone(linesep=linesep, refold_source="none")
+    return policy.clone(linesep=linesep)
+
+
+def message_bytes(message: Message, linesep: str = "\n") -> bytes:
+    """The message as bytes, header lines as they are (no Bcc: it is never transmitted).
+
+    A multipart part without a boundary gets one, kept in ``message`` (as ``as_bytes()``
+    does), so the same message always gives the same bytes.
+    """
+    for part in message.walk():
+        if part.is_multipart() and part.get_boundary() is None:
+            part.set_boundary("=_" + uuid.uuid4().hex)
+    msg = copy.copy(message)
+    del msg["Bcc"]
+    del msg["Resent-Bcc"]
+    buf = io.BytesIO()
+    BytesGenerator(buf, mangle_from_=False, policy=_policy(message, linesep)).flatten(msg)
+    return buf.getvalue()
+
+
+# --- SMTP -----------------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _reply(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+    text = " ".join(text.split())  # one line, no control characters from the server
+    return text[:300]
+
+
+class _Redactor:
+    """Removes the password, and the encodings an AUTH exchange puts it in, from a text."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.secrets: list[str] = []
+        pw = settings.password
+        if pw:
+            user = settings.username or ""
+            for raw in (pw, f"\0{user}\0{pw}", f"{user}\0{pw}"):
+                self.secrets.append(base64.b64encode(raw.encode()).decode())
+            self.secrets.append(pw)
+            self.secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def _by_code(code: int | None) -> type[DeliveryError]:
+    return PermanentDeliveryError if code is not None and 500 <= code <= 599 else TemporaryDeliveryError
+
+
+def _code(value: object) -> int | None:
+    return value if isinstance(value, int) and 100 <= value <= 599 else None
+
+
+def _classify(exc: BaseException, where: str, stage: str) -> DeliveryError:
+    """The DeliveryError for an smtplib or socket exception raised during ``stage``."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = list(exc.recipients.items())
+        if refused:
+            addr, (code, reply) = refused[0]
+            c = _code(code)
+            return _by_code(c)(f"{where}: recipient {addr} refused: {code} {_reply(reply)}", c)
+        return TemporaryDeliveryError(f"{where}: recipients refused", None)
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        c = _code(exc.smtp_code)
+        return _by_code(c)(f"{where}: sender {exc.sender} refused: {exc.smtp_code} {_reply(exc.smtp_error)}", c)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        c = _code(exc.smtp_code)
+        return _by_code(c)(f"{where}: authentication failed: {exc.smtp_code} {_reply(exc.smtp_error)}", c)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        c = _code(exc.smtp_code)
+        what = {"connect": "refused the connection", "send": "refused the message"}.get(stage, f"{stage} failed")
+        return _by_code(c)(f"{where}: {what}: {exc.smtp_code} {_reply(exc.smtp_error)}", c)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return TemporaryDeliveryError(f"{where}: the server closed the connection unexpectedly ({stage})")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return PermanentDeliveryError(f"{where}: {_reply(str(exc))}")
+    if isinstance(exc, smtplib.SMTPException):
+        return TemporaryDeliveryError(f"{where}: SMTP error during {stage}: {_reply(str(exc))}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return PermanentDeliveryError(
+            f"{where}: TLS certificate not accepted: {_reply(exc.verify_message or str(exc))}"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return TemporaryDeliveryError(f"{where}: TLS error during {stage}: {_reply(exc.reason or str(exc))}")
+    if isinstance(exc, TimeoutError):
+        return TemporaryDeliveryError(f"{where}: timed out ({stage})")
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        doing = "cannot connect" if stage == "connect" else f"connection error during {stage}"
+        return TemporaryDeliveryError(f"{where}: {doing}: {_reply(reason)}")
+    return TemporaryDeliveryError(f"{where}: {type(exc).__name__} during {stage}")
+
+
+def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+    if settings.security == "tls":
+        return smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
+        )
+    return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+
+
+def send(message: EmailMessage, settings: SmtpSettings) -> None:
+    """Hand ``message`` to the SMTP server: envelope from its From and To headers.
+
+    Raises TemporaryDeliveryError or PermanentDeliveryError (see the module docstring);
+    ValueError for a message without usable From/To or unusable settings.
+    """
+    if settings.security not in SECURITIES:
+        raise ValueError(f"security: expected one of {', '.join(SECURITIES)}, got {settings.security!r}")
+    where = settings.where
+    sender, recipients = envelope(message)
+    if settings.username and settings.security == "plain" and not _is_loopback(settings.host):
+        raise PermanentDeliveryError(
+            f"{where}: refusing to send credentials over an unencrypted connection; use security starttls or tls"
+        )
+    data = message_bytes(message, linesep="\r\n")
+    redact = _Redactor(settings)
+    stage = "connect"
+    smtp: smtplib.SMTP | None = None
+    try:
+        smtp = _connect(settings)
+        if settings.security == "starttls":
+            stage = "STARTTLS"
+            smtp.ehlo()
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if settings.username:
+            stage = "authentication"
+            smtp.login(settings.username, settings.password or "")
+        stage = "send"
+        refused = smtp.sendmail(sender, recipients, data)
+    except (smtplib.SMTPException, OSError) as exc:
+        error = _classify(exc, where, stage)
+        error.message = redact(error.message)
+        error.args = (error.message,)
+        _close(smtp, polite=isinstance(exc, smtplib.SMTPResponseException))
+        if stage == "authentication":
+            raise error from None  # the chained smtplib exception is not needed, nor shown
+        raise error from exc
+    _close(smtp, polite=True)
+    if refused:  # some recipients took it, some did not
+        addr, (code, reply) = next(iter(refused.items()))
+        c = _code(code)
+        raise _by_code(c)(redact(f"{where}: recipient {addr} refused: {code} {_reply(reply)}"), c)
+    log.info("sent %s to %s via %s", message.get("Message-ID", "(no Message-ID)"), ", ".join(recipients), where)
+
+
+def _close(smtp: smtplib.SMTP | None, *, polite: bool) -> None:
+    if smtp is None:
+        return
+    try:
+        if polite:
+            smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        smtp.close()
+
+
+# --- outbox ---------------------------------------------------------------------------------
+
+
+def _file_name(message: Message, data: bytes) -> str:
+    mid = str(message.get("Message-ID") or "").strip().strip("<>")
+    name = _UNSAFE_NAME.sub("_", mid).lstrip(".")[:200]
+    if not name:
+        name = hashlib.sha256(data).hexdigest()[:32]
+    return name + ".eml"
+
+
+def write_outbox(message: EmailMessage, outbox: Path) -> Path:
+    """Write ``message`` to ``outbox/<Message-ID>.eml`` (atomically); returns the path.
+
+    The same message written twice is the same file (the second write replaces it).
+    """
+    outbox = Path(outbox)
+    outbox.mkdir(parents=True, exist_ok=True)
+    data = message_bytes(message)
+    path = outbox / _file_name(message, data)
+    fd, tmp = tempfile.mkstemp(dir=outbox, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    log.info("wrote %s", path)
+    return path

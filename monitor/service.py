@@ -1,0 +1,167 @@
+"""The background service: a scheduler (crawls, digests) and the HTTP server, until told to stop.
+
+Each crawl runs in its own subprocess (Twisted's reactor cannot restart). What is due is
+derived from the database, so a restart loses nothing. A lock file keeps a second
+service off the same database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crawler.dumps import DumpError, expand_paths
+from monitor.archive import Archive
+from monitor.config import Config
+from monitor.delivery import run_digests
+from monitor.locks import LockError, file_lock, lock_path
+from monitor.web import FeedCache, WebServer
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    def __init__(self, cfg: Config, config_path: str | None, host: str, port: int) -> None:
+        self.cfg = cfg
+        self.config_path = config_path
+        self.host = host
+        self.port = port
+        self.stopping = threading.Event()
+        self.proc: subprocess.Popen[str] | None = None
+        self.proc_lock = threading.Lock()
+        self.feeds = FeedCache(cfg)
+        self.server: WebServer | None = None
+
+    # --- jobs -------------------------------------------------------------------------
+
+    def crawl_command(self) -> list[str] | None:
+        cmd = [sys.executable, "-m", "monitor.cli"]
+        if self.config_path:
+            cmd += ["--config", self.config_path]
+        cmd += ["--db", self.cfg.database, "-q", "crawl", "--json"]
+        if self.cfg.service.mode == "live":
+            return cmd
+        try:
+            files = expand_paths([Path(p) for p in self.cfg.replay.paths])
+        except DumpError as exc:
+            log.error("replay: %s", exc)
+            return None
+        with Archive(self.cfg.database) as archive:
+            done = archive.replayed_sources()
+        todo = [f for f in files if str(f) not in done]
+        if not todo:
+            log.info("replay: every dump has been replayed; nothing to crawl")
+            return None
+        return cmd + ["--replay", str(todo[0])]
+
+    def crawl_job(self) -> None:
+        cmd = self.crawl_command()
+        if cmd is None or self.stopping.is_set():
+            return
+        log.info("crawl starting: %s", " ".join(cmd[3:]))
+        timeout = self.cfg.service.crawl_timeout_minutes * 60
+        with self.proc_lock:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = self.proc
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            log.error("crawl stopped after %.0f minutes (crawl_timeout_minutes)", timeout / 60)
+            return
+        finally:
+            with self.proc_lock:
+                self.proc = None
+        summary: dict[str, Any] = {}
+        lines = out.strip().splitlines()
+        if lines:
+            try:
+                summary = json.loads(lines[-1])
+            except json.JSONDecodeError:
+                summary = {}
+        if proc.returncode != 0 and not self.stopping.is_set():
+            log.error("crawl failed (exit %s): %s", proc.returncode, (err.strip().splitlines() or ["?"])[-1])
+        if summary:
+            log.info(
+                "crawl %s: %s new, %s updated, %s unchanged, %s errors",
+                summary.get("mode"), summary.get("new"), summary.get("updated"),
+                summary.get("unchanged"), summary.get("errors"),
+            )
+        if summary.get("new") or summary.get("updated"):
+            with Archive(self.cfg.database) as archive:
+                self.feeds.refresh(archive)
+
+    def digest_job(self) -> None:
+        if self.stopping.is_set():
+            return
+        try:
+            with file_lock(lock_path(self.cfg.database, "digest"), "a digest run"):
+                with Archive(self.cfg.database) as archive:
+                    report = run_digests(self.cfg, archive, dt.datetime.now(dt.UTC))
+        except LockError as exc:
+            log.info("digests skipped: %s", exc)
+            return
+        except Exception:
+            log.exception("digest run failed; what was due stays due")
+            return
+        if report.sent or report.failed or report.retrying:
+            log.info("digests: %d sent, %d retrying, %d failed", report.sent, report.retrying, report.failed)
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve until stop() (SIGTERM, Ctrl-C). Raises LockError if a service holds the database."""
+        db = self.cfg.database
+        with file_lock(lock_path(db, "service"), f"an icesco-monitor service on {db}"):
+            with Archive(db) as archive:
+                self.feeds.refresh(archive)
+            self.server = WebServer(self.cfg, self.feeds, self.host, self.port)
+            host, port = self.server.server_address[:2]
+            web = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
+            web.start()
+            log.info("serving on http://%s:%s/ (feed: /feed.xml, /atom.xml; /healthz, /metrics)", host, port)
+            svc = self.cfg.service
+            scheduler = BackgroundScheduler(
+                timezone=dt.UTC,
+                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(svc.misfire_grace_seconds)},
+            )
+            now = dt.datetime.now(dt.UTC)
+            scheduler.add_job(
+                self.crawl_job,
+                IntervalTrigger(minutes=svc.crawl_every_minutes, jitter=int(svc.crawl_jitter_seconds) or None),
+                id="crawl",
+                next_run_time=now,
+            )
+            scheduler.add_job(
+                self.digest_job,
+                IntervalTrigger(seconds=svc.digest_check_seconds),
+                id="digest",
+                next_run_time=now + dt.timedelta(seconds=2),
+            )
+            scheduler.start()
+            try:
+                while not self.stopping.wait(0.5):
+                    pass
+            finally:
+                log.info("stopping")
+                scheduler.shutdown(wait=False)
+                with self.proc_lock:
+                    if self.proc is not None:
+                        self.proc.terminate()
+                self.server.shutdown()
+                self.server.server_close()
+                web.join(timeout=5)
+            log.info("stopped")
+
+    def stop(self) -> None:
+        self.stopping.set()

@@ -1,0 +1,91 @@
+"""The service in a subprocess: a demo crawl reaches the feed; SIGTERM stops it cleanly;
+a second service on the same database refuses to start."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import feedparser
+from helpers import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "monitor.cli", "--db", str(tmp_path / "svc.db"), "serve", "--demo", "--port", str(port), *extra]
+    return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("condition not reached in time")
+
+
+def test_service_serves_the_demo_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start(tmp_path, port)
+    try:
+        # The first demo tick replays the first dump: ten articles reach the feed.
+        wait_for(lambda: len(feedparser.parse(get(f"{base}/feed.xml")[2]).entries) == 10)
+        status, headers, body = get(f"{base}/feed.xml")
+        assert (status, headers["Content-Type"]) == (200, "application/rss+xml; charset=utf-8")
+        feed = feedparser.parse(body)
+        assert not feed.bozo
+        assert feed.entries[0].title == "ICESCO DG Receives Ambassador of Greece to Rabat" or len(feed.entries) == 10
+        status, _, _ = get(f"{base}/feed.xml", {"If-None-Match": headers["ETag"]})
+        assert status == 304
+        status, headers, body = get(f"{base}/atom.xml")
+        assert (status, headers["Content-Type"]) == (200, "application/atom+xml; charset=utf-8")
+        status, _, body = get(f"{base}/healthz")
+        assert status == 200 and json.loads(body)["status"] == "ok"
+        status, _, body = get(f"{base}/")
+        assert status == 200
+        assert b'<link rel="alternate" type="application/rss+xml"' in body
+        status, _, body = get(f"{base}/metrics")
+        assert status == 200 and b'icesco_crawls_total{status="ok"} 1' in body
+
+        # A second service on the same database refuses to start.
+        second = start(tmp_path, free_port())
+        out, err = second.communicate(timeout=30)
+        assert second.returncode == 3
+        assert "an icesco-monitor service on" in err and "is already running" in err
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0, err
+    assert "stopped" in err
