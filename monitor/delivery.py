@@ -22,7 +22,7 @@ from pathlib import Path
 from monitor.archive import Archive, iso
 from monitor.config import Config, SubscriberConfig
 from monitor.digests import DigestSettings, Subscriber, matches, message_id, previous_due, render_digest
-from monitor.mailer import DeliveryError, SmtpSettings, send, write_outbox
+from monitor.mailer import DeliveryError, SmtpSettings, message_bytes, send, write_outbox
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def run_digests(
             report.written.append(write_outbox(msg, deliver.outbox or Path(cfg.digest.outbox)))
             continue
         delivery_id = archive.create_delivery(
-            address, key, message_id(address, key), msg.as_bytes(), [r["id"] for r in rows], slot, now
+            address, key, message_id(address, key), message_bytes(msg), [r["id"] for r in rows], slot, now
         )
         _attempt(cfg, archive, deliver, delivery_id, msg, 0, now, report, dry_run)
     return report

@@ -1,0 +1,198 @@
+"""Publishing end to end: feed files from the archive, and digests received by a real
+SMTP server on 127.0.0.1, with the ledger that makes them exactly-once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from helpers import DUMPS, SAMPLES, crawl_json, run_cli
+from smtpsink import SmtpSink
+
+# Digest runs pretend to be a day later (--now): after the next 07:00 UTC, whatever the hour.
+AFTER = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1, hours=1)
+
+
+def subscribe(cfg: Path) -> dict[str, Any]:
+    """The first digest run: records the subscription now, sends nothing. Timestamps have
+    one-second resolution: wait so that what is crawled next is clearly after it."""
+    time.sleep(1.1)
+    result = digest(cfg, dt.datetime.now(dt.UTC))
+    time.sleep(1.1)
+    return result
+
+
+def write_config(tmp_path: Path, **sections: Any) -> Path:
+    data: dict[str, Any] = {
+        "database": str(tmp_path / "archive.db"),
+        "feed": {"base_url": "http://127.0.0.1:8080/"},
+        "digest": {"outbox": str(tmp_path / "outbox"), "retry_minutes": 5},
+        "subscribers": [{"address": "reader@example.org", "cadence": "daily", "at": "07:00"}],
+    }
+    data.update(sections)
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def digest(cfg: Path, now: dt.datetime, *args: str) -> dict[str, Any]:
+    proc = run_cli("digest", "--json", "--now", now.isoformat(), *args, config=cfg)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def ledger(tmp_path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(tmp_path / "archive.db") as conn:
+        return conn.execute("SELECT address, status, attempts, message_id FROM deliveries ORDER BY id").fetchall()
+
+
+def test_feed_files_are_valid_ordered_and_byte_stable(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    crawl_json("--replay", str(DUMPS), db=tmp_path / "archive.db", config=cfg)
+    out = tmp_path / "public"
+    assert run_cli("feed", "--out", str(out), config=cfg).returncode == 0
+    rss, atom = (out / "feed.xml").read_bytes(), (out / "atom.xml").read_bytes()
+    parsed = feedparser.parse(rss)
+    assert not parsed.bozo
+    proc = run_cli("articles", "--limit", "50", "--json", config=cfg)
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e.title for e in parsed.entries] == [r["title"] for r in rows]
+    assert len(parsed.entries) == 50
+    guids = [e.id for e in parsed.entries]
+    assert not feedparser.parse(atom).bozo
+
+    # Replaying again (nothing new) rebuilds identical bytes with the same GUIDs.
+    crawl_json("--replay", str(DUMPS), db=tmp_path / "archive.db", config=cfg)
+    assert run_cli("feed", "--out", str(out), config=cfg).returncode == 0
+    assert (out / "feed.xml").read_bytes() == rss and (out / "atom.xml").read_bytes() == atom
+
+    # An edit changes the entry but not its GUID.
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    text = (DUMPS / "004_e43dae5bf61759dd.txt").read_text(encoding="utf-8")
+    edited_text = text.replace("The meeting was attended on behalf of ICESCO", "The meeting, a corrected one, was attended on behalf of ICESCO")
+    assert edited_text != text
+    (edited / "004_e43dae5bf61759dd.txt").write_text(edited_text, encoding="utf-8")
+    assert crawl_json("--replay", str(edited), db=tmp_path / "archive.db", config=cfg)["updated"] == 1
+    assert run_cli("feed", "--out", str(out), config=cfg).returncode == 0
+    again = feedparser.parse((out / "feed.xml").read_bytes())
+    assert sorted(e.id for e in again.entries) == sorted(guids)
+    atom_entries = feedparser.parse((out / "atom.xml").read_bytes()).entries
+    updated = [e for e in atom_entries if e.title.startswith("Exploring Prospects for Cooperation between ICESCO")]
+    assert len(updated) == 1 and updated[0].updated != updated[0].published
+
+
+@pytest.fixture
+def sink():
+    with SmtpSink() as s:
+        yield s
+
+
+def smtp_config(tmp_path: Path, sink: SmtpSink, **kw: Any) -> Path:
+    return write_config(tmp_path, smtp={"host": "127.0.0.1", "port": sink.port, "timeout": 5}, **kw)
+
+
+def test_digests_exactly_once_over_smtp(tmp_path: Path, sink: SmtpSink) -> None:
+    cfg = smtp_config(tmp_path, sink)
+    db = tmp_path / "archive.db"
+    crawl_json("--replay", str(DUMPS / "000_84405bf65da9c262.txt"), db=db, config=cfg)
+    first = subscribe(cfg)  # records the subscription, sends nothing (no back catalogue)
+    assert (first["subscribed"], first["sent"], sink.messages) == (["reader@example.org"], 0, [])
+
+    crawl_json("--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), db=db, config=cfg)
+    result = digest(cfg, AFTER)
+    assert (result["sent"], result["failed"], result["retrying"]) == (1, 0, 0)
+    (msg,) = sink.messages
+    assert [e.rcpt_tos for e in sink.envelopes] == [["reader@example.org"]]
+    assert msg["To"] == "reader@example.org"
+    assert msg["Subject"] == f"ICESCO news: 10 new articles — {AFTER.day} {AFTER:%B %Y}"
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    text = msg.get_body(("plain",)).get_content()
+    for title in ("ICESCO Participates in 9th Education ODA Conference", "ICESCO and IOM explore strengthening cooperation"):
+        assert title in text
+    assert "ICESCO DG Receives Ambassador of Greece to Rabat" not in text  # first seen before subscribing
+    assert msg["List-Id"] and msg["List-Unsubscribe"] and msg["Message-ID"]
+
+    # A second run sends nothing; the ledger says sent once.
+    assert digest(cfg, AFTER)["sent"] == 0
+    assert digest(cfg, AFTER + dt.timedelta(days=1))["sent"] == 0  # nothing new: no empty digest
+    assert len(sink.messages) == 1
+    assert ledger(tmp_path) == [("reader@example.org", "sent", 1, msg["Message-ID"])]
+
+
+def test_a_refused_or_dropped_delivery_arrives_on_a_later_run(tmp_path: Path, sink: SmtpSink) -> None:
+    cfg = smtp_config(tmp_path, sink)
+    db = tmp_path / "archive.db"
+    subscribe(cfg)
+    crawl_json("--replay", str(DUMPS / "002_6d19791ecb33e012.txt"), db=db, config=cfg)
+    sink.fail_data(451)
+    result = digest(cfg, AFTER)
+    assert (result["sent"], result["retrying"], result["failed"]) == (0, 1, 0)
+    assert "451" in result["messages"][0]
+    sink.drop_after_data()
+    assert digest(cfg, AFTER + dt.timedelta(minutes=1))["sent"] == 0  # the retry is not due yet
+    result = digest(cfg, AFTER + dt.timedelta(minutes=6))
+    assert (result["sent"], result["retrying"]) == (0, 1)
+    sink.reset()
+    result = digest(cfg, AFTER + dt.timedelta(minutes=30))
+    assert result["sent"] == 1
+    ids = {m["Message-ID"] for m in sink.messages}
+    assert len(ids) == 1 and len([m for m in sink.messages if m["Subject"].startswith("ICESCO news: 10 new")]) >= 1
+    ((address, status, attempts, message_id),) = ledger(tmp_path)
+    assert (address, status, attempts, message_id) == ("reader@example.org", "sent", 3, ids.pop())
+
+
+def test_a_crash_between_sending_and_recording_resends_once_with_the_same_message_id(
+    tmp_path: Path, sink: SmtpSink
+) -> None:
+    cfg = smtp_config(tmp_path, sink)
+    subscribe(cfg)
+    crawl_json("--replay", str(DUMPS / "003_2135c32ebc42c8fc.txt"), db=tmp_path / "archive.db", config=cfg)
+    assert digest(cfg, AFTER)["sent"] == 1
+    # The state a crash after the SMTP transaction and before the ledger update leaves.
+    with sqlite3.connect(tmp_path / "archive.db") as conn:
+        conn.execute("UPDATE deliveries SET status = 'sending'")
+    assert digest(cfg, AFTER + dt.timedelta(minutes=1))["sent"] == 1
+    assert digest(cfg, AFTER + dt.timedelta(minutes=2))["sent"] == 0
+    assert [m["Message-ID"] for m in sink.messages] == [sink.messages[0]["Message-ID"]] * 2
+    assert sink.messages[0].as_bytes() == sink.messages[1].as_bytes()
+
+
+def test_a_permanent_refusal_is_recorded_and_reported(tmp_path: Path, sink: SmtpSink) -> None:
+    cfg = smtp_config(tmp_path, sink)
+    subscribe(cfg)
+    crawl_json("--replay", str(DUMPS / "004_e43dae5bf61759dd.txt"), db=tmp_path / "archive.db", config=cfg)
+    sink.refuse_rcpt(550)
+    proc = run_cli("digest", "--now", AFTER.isoformat(), config=cfg)
+    assert proc.returncode == 1
+    assert "digest to reader@example.org failed for good" in proc.stdout and "550" in proc.stdout
+    assert [row[:3] for row in ledger(tmp_path)] == [("reader@example.org", "failed", 1)]
+    assert digest(cfg, AFTER + dt.timedelta(hours=1))["sent"] == 0  # not retried, not re-sent
+    assert sink.messages == []
+
+
+def test_dry_run_writes_eml_files_and_records_nothing(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, subscribers=[
+        {"address": "reader@example.org", "cadence": "daily", "at": "07:00"},
+        {"address": "french@example.org", "cadence": "weekly", "weekday": "monday", "languages": ["fr"]},
+    ])
+    subscribe(cfg)
+    crawl_json("--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), str(SAMPLES / "article-fr-2022-12-05.txt"),
+               db=tmp_path / "archive.db", config=cfg)
+    outbox = tmp_path / "dry"
+    result = digest(cfg, AFTER + dt.timedelta(days=7), "--dry-run", "--outbox", str(outbox))
+    assert result["dry_run"] is True
+    files = sorted(outbox.glob("*.eml"))
+    assert len(files) == 2 == len(result["written"])
+    assert ledger(tmp_path) == []
+    # The real run then sends the same two digests (to the configured outbox: no SMTP host).
+    real = digest(cfg, AFTER + dt.timedelta(days=7))
+    assert real["sent"] == 2
+    assert sorted(p.name for p in (tmp_path / "outbox").glob("*.eml")) == [f.name for f in files]
