@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo replay test bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -11,8 +11,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-# Replay the bundled dumps into ./icesco-monitor.db (offline), then show what was stored.
+# The service on the bundled dumps (offline): one dump per 15 s, feeds on :8080, digests to ./demo-outbox.
 demo: $(VENV)/.installed
+	$(BIN)/icesco-monitor serve --demo
+
+# One pass: replay the bundled dumps into ./icesco-monitor.db, then show what was stored.
+replay: $(VENV)/.installed
 	$(BIN)/icesco-monitor crawl --replay
 	$(BIN)/icesco-monitor articles --limit 50
 	$(BIN)/icesco-monitor status
@@ -27,4 +31,4 @@ bench: $(VENV)/.installed
 	$(PY) tests/benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) icesco-monitor.db icesco-monitor.db-* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) icesco-monitor.db* icesco-monitor-demo.db* demo-outbox bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -189,6 +189,12 @@ def status(cfg: Config, as_json: bool) -> None:
             "articles": archive.count(),
             "revisions": len(archive.revisions()),
             "runs": archive.last_runs(10),
+            "digests": {d: n for d, n in archive.metrics()["deliveries"].items()},
+            "failed_digests": [
+                {k: d[k] for k in ("address", "digest_key", "message_id", "attempts", "last_error")}
+                for d in archive.deliveries("failed")[-10:]
+            ],
+            "subscribers": [s.address for s in cfg.subscribers],
         }
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False))
@@ -203,6 +209,13 @@ def status(cfg: Config, as_json: bool) -> None:
         )
     if not info["runs"]:
         click.echo("  (none yet: run 'icesco-monitor crawl')")
+    digests = info["digests"]
+    click.echo(
+        f"digests:   {digests.get('sent', 0)} sent, {digests.get('retry', 0) + digests.get('sending', 0)} waiting,"
+        f" {digests.get('failed', 0)} failed; subscribers: {', '.join(info['subscribers']) or 'none'}"
+    )
+    for d in info["failed_digests"]:
+        click.echo(f"  failed: {d['address']} {d['digest_key']} after {d['attempts']} attempt(s): {d['last_error']}")
 
 
 def _now(value: str | None) -> dt.datetime:

@@ -176,6 +176,9 @@ def test_a_permanent_refusal_is_recorded_and_reported(tmp_path: Path, sink: Smtp
     assert [row[:3] for row in ledger(tmp_path)] == [("reader@example.org", "failed", 1)]
     assert digest(cfg, AFTER + dt.timedelta(hours=1))["sent"] == 0  # not retried, not re-sent
     assert sink.messages == []
+    status = run_cli("status", config=cfg).stdout
+    assert "digests:   0 sent, 0 waiting, 1 failed; subscribers: reader@example.org" in status
+    assert "  failed: reader@example.org daily:" in status and "550" in status
 
 
 def test_dry_run_writes_eml_files_and_records_nothing(tmp_path: Path) -> None:
@@ -196,3 +199,31 @@ def test_dry_run_writes_eml_files_and_records_nothing(tmp_path: Path) -> None:
     real = digest(cfg, AFTER + dt.timedelta(days=7))
     assert real["sent"] == 2
     assert sorted(p.name for p in (tmp_path / "outbox").glob("*.eml")) == [f.name for f in files]
+
+
+def test_hostile_articles_stay_inert_in_feeds_and_mail(tmp_path: Path, sink: SmtpSink) -> None:
+    cfg = smtp_config(tmp_path, sink)
+    subscribe(cfg)
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    title = "ICESCO <script>alert(1)</script> Bcc: evil@example.com \x1b]0;x\x07 Title"
+    body = ["<img src=x onerror=alert(1)> ]]> javascript:alert(2) \x01 ok.", "word " * 200_000 + "end."]
+    (hostile / "a.txt").write_text(f"{title}\n\n" + "\n\n".join(body) + "\n", encoding="utf-8")
+    (hostile / "a.txt.json").write_text(json.dumps({"url": "https://icesco.org/en/2026/01/01/javascript-alert/"}))
+    result = crawl_json("--replay", str(hostile), db=tmp_path / "archive.db", config=cfg)
+    assert (result["new"], result["errors"]) == (1, 0)
+    out = tmp_path / "public"
+    assert run_cli("feed", "--out", str(out), config=cfg).returncode == 0
+    for name in ("feed.xml", "atom.xml"):
+        data = (out / name).read_bytes()
+        parsed = feedparser.parse(data)
+        assert not parsed.bozo, name
+        (entry,) = parsed.entries
+        assert "<script" not in data.decode() and "\x1b" not in data.decode() and "\x01" not in data.decode()
+        assert "onerror" not in entry.content[0].value.replace("&lt;img src=x onerror", "")
+    assert digest(cfg, AFTER)["sent"] == 1
+    (msg,) = sink.messages
+    assert msg.get_all("Bcc") is None and msg.get_all("To") == ["reader@example.org"]
+    assert [e.rcpt_tos for e in sink.envelopes] == [["reader@example.org"]]
+    html = msg.get_body(("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
