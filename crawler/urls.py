@@ -98,6 +98,13 @@ def is_article_url(url: str) -> bool:
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 
 
+def _strip_accent(c: str) -> str:
+    """WordPress removes accents from Latin letters only (é -> e); Arabic keeps its hamza."""
+    if ord(c) >= 0x0370:
+        return c
+    return "".join(d for d in unicodedata.normalize("NFKD", c) if not unicodedata.combining(d))
+
+
 def slugify(title: str) -> str:
     """The slug WordPress derives from a title (``sanitize_title_with_dashes``).
 
@@ -107,8 +114,7 @@ def slugify(title: str) -> str:
     >>> slugify("ICESCO supports G20’s decisions to face Covid-19")
     'icesco-supports-g20s-decisions-to-face-covid-19'
     """
-    text = unicodedata.normalize("NFKD", title.translate(_DASHES))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = "".join(_strip_accent(c) for c in unicodedata.normalize("NFC", title.translate(_DASHES))).lower()
     text = text.replace(".", "-").replace("/", "-")
     out = []
     for c in text:

@@ -284,3 +284,33 @@ def test_sidecar_metadata_is_validated(tmp_path: Path) -> None:
         "https://icesco.org/en/2024/07/11/title-here/",
         dt.datetime(2024, 7, 11, 10, tzinfo=dt.UTC),
     )
+
+
+def test_arabic_and_french_renderings() -> None:
+    arabic = (
+        "تنويه: أنت تستخدم ترجمة Google. الإيسيسكو غير مسؤولة عن دقة المعلومات في اللغة المترجمة.\n\nرأيك\n\n"
+        "    الإيسيسكو تشارك في المؤتمر الدولي للتراث في الرباط\n\n    ١١ يوليو ٢٠٢٤\n\n"
+        "    شارك المدير العام لمنظمة العالم الإسلامي للتربية والعلوم والثقافة (الإيسيسكو) في المؤتمر الدولي.\n\n"
+        "    أحدث المقالات\n\n    عنوان آخر\n"
+    )
+    (item,) = parse_dump(arabic, DumpMeta(), where="ar")
+    assert (item.title, item.published_at, item.lang, item.slug, item.paragraphs) == (
+        "الإيسيسكو تشارك في المؤتمر الدولي للتراث في الرباط",
+        "2024-07-11",
+        "ar",
+        "الإيسيسكو-تشارك-في-المؤتمر-الدولي-للتراث-في-الرباط",
+        ["شارك المدير العام لمنظمة العالم الإسلامي للتربية والعلوم والثقافة (الإيسيسكو) في المؤتمر الدولي."],
+    )
+    french = (
+        "Avertissement : Vous utilisez Google Traduction. L’ICESCO n’est pas responsable.\n\nVOTRE AVIS\n\n"
+        "    L’ICESCO participe à la Semaine nationale de l’artisanat\n\n    5 décembre 2022\n\n"
+        "    L’ICESCO prend part, ce lundi 5 décembre 2022, à la cérémonie.\n\n    Derniers articles\n\n    Autre titre\n"
+    )
+    (item,) = parse_dump(french, DumpMeta(), where="fr")
+    assert (item.title, item.published_at, item.lang, item.slug, item.paragraphs) == (
+        "L’ICESCO participe à la Semaine nationale de l’artisanat",
+        "2022-12-05",
+        "fr",
+        "licesco-participe-a-la-semaine-nationale-de-lartisanat",
+        ["L’ICESCO prend part, ce lundi 5 décembre 2022, à la cérémonie."],
+    )
