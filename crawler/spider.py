@@ -60,6 +60,8 @@ class IcescoSpider(scrapy.Spider):
         self.start_urls = list(start_urls or config.crawl.start_urls)
         self.full = full
         self.hosts = set(config.allowed_hosts)
+        # Scrapy's offsite filter: no request, redirects included, leaves these hosts.
+        self.allowed_domains = sorted(self.hosts)
         self.errors: list[str] = []
         self.pages = 0
         self.archive: Archive | None = None
