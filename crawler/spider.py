@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -21,7 +22,7 @@ from twisted.python.failure import Failure
 from crawler.dumps import DumpError, expand_paths, read_dump
 from crawler.items import ArticleItem, ListingItem, SnapshotItem
 from crawler.pages import PageError, parse_article, parse_listing
-from crawler.urls import article_id, article_path_info, canonical_url
+from crawler.urls import article_id, article_path_info, bare_host, canonical_url
 from monitor.archive import Archive
 from monitor.config import Config
 
@@ -35,6 +36,12 @@ PARSE_AHEAD = 64  # dumps parsed ahead of the pipeline, at most  # a safety net 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _slot(url: str) -> str:
+    """One download slot per site: icesco.org and www.icesco.org are one server, asked
+    one request at a time."""
+    return bare_host(urlsplit(url).hostname or "")
 
 
 def _ctype(response: Response) -> str:
@@ -65,7 +72,6 @@ class IcescoSpider(scrapy.Spider):
         self.errors: list[str] = []
         self.pages = 0
         self.archive: Archive | None = None
-        self.first_run = False
         self.requested: set[str] = set()  # article ids asked for in this run
 
     @classmethod
@@ -98,19 +104,32 @@ class IcescoSpider(scrapy.Spider):
                 yield item
             return
         self.archive = Archive(self.config.database)
-        self.first_run = self.archive.count() == 0
         for url in self.start_urls:
-            yield self._listing_request(url, page=1)
+            # A start URL with no listing state yet is backfilled backfill_pages deep.
+            backfill = self.archive.get_listing(canonical_url(url)) is None
+            yield self._listing_request(url, page=1, backfill=backfill)
         for url, page in self.archive.pending_listings():  # left over by a failed run
             log.info("%s: listing page %d was not read last time, asking again", url, page)
-            yield self._listing_request(url, page=page)
+            yield self._listing_request(url, page=page, backfill=False)
+        for aid, url in self.archive.pending_articles():  # listed, but never stored (failure, crash)
+            if url and aid not in self.requested:
+                self.requested.add(aid)
+                yield self._article_request(url, aid)
         now = utcnow()
         due = self.archive.due_for_revisit(
             now - dt.timedelta(hours=self.config.crawl.revisit_after_hours),
             now - dt.timedelta(days=self.config.crawl.revisit_max_age_days),
         )
         for url in due:
-            yield scrapy.Request(url, callback=self.parse_article, errback=self.failed, meta={"revisit": True})
+            yield self._article_request(url, None, revisit=True)
+
+    def _article_request(self, url: str, aid: str | None, revisit: bool = False) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.failed,
+            meta={"article_id": aid, "revisit": revisit, "download_slot": _slot(url)},
+        )
 
     def _replay(self) -> Iterator[SnapshotItem]:
         try:
@@ -149,7 +168,7 @@ class IcescoSpider(scrapy.Spider):
 
     # --- listings -----------------------------------------------------------------
 
-    def _listing_request(self, url: str, page: int) -> scrapy.Request:
+    def _listing_request(self, url: str, page: int, backfill: bool) -> scrapy.Request:
         headers = {}
         assert self.archive is not None
         key = canonical_url(url)
@@ -166,7 +185,13 @@ class IcescoSpider(scrapy.Spider):
             headers=headers,
             callback=self.parse_listing,
             errback=self.failed,
-            meta={"page": page, "handle_httpstatus_list": [304], "listing": True},
+            meta={
+                "page": page,
+                "backfill": backfill,
+                "handle_httpstatus_list": [304],
+                "listing": True,
+                "download_slot": _slot(url),
+            },
         )
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
@@ -174,9 +199,12 @@ class IcescoSpider(scrapy.Spider):
         page = response.meta["page"]
         key = canonical_url(response.url)
         assert self.archive is not None
+        backfill = bool(response.meta.get("backfill"))
         if response.status == 304:
-            cached = self.archive.get_listing(key) or {"links": [], "next_url": None}
+            cached = self.archive.get_listing(key) or {"links": [], "next_url": None, "status": "ok"}
             links, next_url = cached["links"], cached.get("next_url")
+            if cached["status"] != "ok":
+                self.archive.listing_read(key)
         else:
             try:
                 text = response.text
@@ -193,11 +221,12 @@ class IcescoSpider(scrapy.Spider):
                 ids[link] = article_id(info["lang"], info["slug"])
         known = self.archive.article_state(ids.values())
         needed = [link for link, aid in ids.items() if aid not in known]
-        for link in needed:
-            if ids[link] in self.requested:  # listed twice (two categories, two hosts)
-                continue
+        fresh = [link for link in needed if ids[link] not in self.requested]  # not listed twice
+        # Remembered until stored: a failed fetch or a crash leaves them to the next run.
+        self.archive.add_pending_articles([(ids[link], link) for link in fresh])
+        for link in fresh:
             self.requested.add(ids[link])
-            yield scrapy.Request(link, callback=self.parse_article, errback=self.failed)
+            yield self._article_request(link, ids[link])
         if response.status != 304:
             yield ListingItem(
                 url=key,
@@ -211,9 +240,7 @@ class IcescoSpider(scrapy.Spider):
         # everything after it. (A page whose articles are all known stops it too.)
         boundary = not ids or list(ids.values())[-1] in known
         go_on = next_url and page < MAX_PAGES and (
-            self.full
-            or (self.first_run and page < self.config.crawl.backfill_pages)
-            or (not self.first_run and not boundary)
+            self.full or (page < self.config.crawl.backfill_pages if backfill else not boundary)
         )
         log.info(
             "listing page %d (%s): %d articles, %d to fetch%s",
@@ -221,7 +248,7 @@ class IcescoSpider(scrapy.Spider):
             f", {len(self.requested)} so far" if page > 1 else "",
         )
         if go_on and next_url:
-            yield self._listing_request(next_url, page + 1)
+            yield self._listing_request(next_url, page + 1, backfill)
         elif next_url:
             log.info("%s: page %d holds nothing new, pagination stops", response.url, page)
 
@@ -249,6 +276,10 @@ class IcescoSpider(scrapy.Spider):
         if request.meta.get("listing") and response is not None and response.status in (404, 410):
             if request.meta.get("page", 1) > 1 and self.archive is not None:
                 self.archive.drop_listing(canonical_url(request.url))  # the site has fewer pages now
+        aid = request.meta.get("article_id")
+        if aid and self.archive is not None:
+            gone = response is not None and response.status in (404, 410)
+            self.archive.article_fetch_failed(aid, give_up=gone)
         if response is not None:
             self.error(f"{request.url}: HTTP {response.status}")
         else:

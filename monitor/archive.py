@@ -165,6 +165,18 @@ def m002_publishing(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_pending_articles(db: Database) -> None:
+    # Article links met on a listing and not stored yet: the next run fetches them again.
+    db.table("pending_articles").create(
+        {"id": str, "url": str, "listed_at": str, "attempts": int}, pk="id", defaults={"attempts": 0}
+    )
+    db.table("articles").create_index(["last_fetched_at"])
+
+
+MAX_FETCH_ATTEMPTS = 10  # a listed article that fails this often is given up (and reported)
+
+
 def iso(now: dt.datetime) -> str:
     if now.tzinfo is None:
         raise ValueError("time must be timezone-aware")
@@ -504,6 +516,9 @@ class Archive:
                     " VALUES (?,?,?,?,?,?,?,?,?,?)",
                     revisions,
                 )
+            for chunk in _chunks(list(batch)):
+                marks = ",".join("?" * len(chunk))
+                self.conn.execute(f"DELETE FROM pending_articles WHERE id IN ({marks})", chunk)
             if edits:
                 self.conn.executemany(
                     "UPDATE articles SET title = ?, subtitle = ?, body = ?, content_hash = ?,"
@@ -529,6 +544,29 @@ class Archive:
             },
             pk="url",
         )
+
+    def add_pending_articles(self, pairs: list[tuple[str, str]]) -> None:
+        if pairs:
+            stamp = iso(dt.datetime.now(dt.UTC))
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO pending_articles (id, url, listed_at) VALUES (?, ?, ?)",
+                [(aid, url, stamp) for aid, url in pairs],
+            )
+
+    def pending_articles(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.conn.execute("SELECT id, url FROM pending_articles ORDER BY listed_at, id")]
+
+    def article_fetch_failed(self, article_id: str, *, give_up: bool) -> None:
+        """One more failed fetch of a pending article; dropped when it is gone (404, 410)
+        or has failed MAX_FETCH_ATTEMPTS times."""
+        self.conn.execute("UPDATE pending_articles SET attempts = attempts + 1 WHERE id = ?", (article_id,))
+        self.conn.execute(
+            "DELETE FROM pending_articles WHERE id = ? AND (? OR attempts >= ?)",
+            (article_id, int(give_up), MAX_FETCH_ATTEMPTS),
+        )
+
+    def listing_read(self, url: str) -> None:
+        self.conn.execute("UPDATE listing_cache SET status = 'ok' WHERE url = ?", (url,))
 
     def mark_listing_pending(self, url: str, page: int) -> None:
         """Remember a listing page we are about to ask for, so that a run that fails

@@ -98,7 +98,7 @@ def test_migrations_are_recorded_and_idempotent(db: Path) -> None:
     Archive(db).close()
     with sqlite3.connect(db) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
-        assert names == ["m001_articles", "m002_publishing"]
+        assert names == ["m001_articles", "m002_publishing", "m003_pending_articles"]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
@@ -119,3 +119,22 @@ def test_full_text_search_follows_edits_but_not_touches(db: Path) -> None:
         assert [r["title"] for r in a.articles(search="ending")] == ["ICESCO Holds a “Test” Event"]
         integrity = a.conn.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")
         assert integrity.fetchall() == []
+
+
+def test_an_old_database_is_migrated_without_loss(db: Path) -> None:
+    from sqlite_utils import Database
+
+    from monitor.archive import migrations
+
+    old = Database(db)
+    migrations.apply(old, stop_before="m002_publishing")
+    old.conn.close()
+    with sqlite3.connect(db) as conn:  # a version-1 archive with one article
+        conn.execute(
+            "INSERT INTO articles (id, lang, title, body, first_seen_at, last_seen_at, content_hash)"
+            " VALUES ('0123456789abcdef', 'en', 'T', 'B', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', 'h')"
+        )
+    with Archive(db) as a:
+        assert [(r["id"], r["title"], r["body"]) for r in a.articles()] == [("0123456789abcdef", "T", "B")]
+        assert a.start_run("replay", T0, ["x.txt"]) == 1
+        assert a.replayed_sources() == set()

@@ -211,3 +211,38 @@ def test_robots_txt_is_obeyed_and_oversized_pages_are_dropped(tmp_path: Path) ->
         text = "\n".join(result["messages"])
         assert f"{forbidden.path}: IgnoreRequest: Forbidden by robots.txt" in text
         assert f"{huge.path}: DownloadCancelledError: Expected to receive 160026 bytes which is larger than download max size (65536)" in text
+
+
+def test_a_failed_article_deeper_in_the_listing_is_fetched_by_the_next_poll(tmp_path: Path, site: FakeSite) -> None:
+    cfg = write_config(tmp_path, site, retries=0)
+    db = tmp_path / "archive.db"
+    deep = site.articles[15]  # on listing page 2
+    site.fail(deep.path, 500)
+    assert summary(crawl_json(db=db, config=cfg)) == (22, 0, 0, 1)
+    site.fail(deep.path, 200, times=0)
+    site.clear_hits()
+    assert summary(crawl_json(db=db, config=cfg)) == (1, 0, 0, 0)
+    assert sorted(paths(site.hits)) == sorted([("/robots.txt", 200), ("/en/category/news/", 304), (deep.path, 200)])
+    site.clear_hits()
+    assert summary(crawl_json(db=db, config=cfg)) == (0, 0, 0, 0)
+    assert paths(site.hits) == [("/robots.txt", 200), ("/en/category/news/", 304)]
+
+
+def test_after_a_full_walk_an_unchanged_listing_still_costs_one_304(tmp_path: Path, site: FakeSite) -> None:
+    cfg = write_config(tmp_path, site)
+    db = tmp_path / "archive.db"
+    assert crawl_json("--full", db=db, config=cfg)["new"] == 23
+    crawl_json("--full", db=db, config=cfg)  # every page answered 304
+    site.clear_hits()
+    assert summary(crawl_json(db=db, config=cfg)) == (0, 0, 0, 0)
+    assert paths(site.hits) == [("/robots.txt", 200), ("/en/category/news/", 304)]
+
+
+def test_backfill_depth_holds_after_a_replay(tmp_path: Path, site: FakeSite) -> None:
+    from helpers import DUMPS
+
+    cfg = write_config(tmp_path, site, backfill_pages=1)
+    db = tmp_path / "archive.db"
+    assert crawl_json("--replay", str(DUMPS / "000_84405bf65da9c262.txt"), db=db, config=cfg)["new"] == 10
+    assert crawl_json(db=db, config=cfg)["new"] == 10  # the first listing page only
+    assert [p for p, _ in paths(site.hits) if "/category/" in p] == ["/en/category/news/"]
