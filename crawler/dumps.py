@@ -31,30 +31,31 @@ _BOILERPLATE = [
     r"disclaimer\s*:.*google\s+translat.*",
     r"avertissement\s*:.*google.*",
     r"تنويه\s*:.*(google|جوجل|غوغل).*",
-    r"your opinion",
-    r"votre (avis|opinion)",
+    r"(your|votre) (opinion|avis)",
     r"رأيك",
-    r"user feedback",
-    r"(avis|retour) (des )?utilisateurs?",
-    r"overall,? how satisfied are you (about|with) the website\s*\??",
-    r"dans l.ensemble,? .*satisfait.*site.*",
-    r"extremely dissatisfied\s+extremely satisfied",
-    r"(extr[eê]mement|tr[eè]s) insatisfait\s+(extr[eê]mement|tr[eè]s) satisfait",
-    r"by messaging icesco,? you agree to (our|the) terms.*",
-    r"alem ai( assistant)?",
+    r"(user|users'?) feedback",
+    r"(avis|retours?|commentaires?) (des )?utilisateurs?",
+    r"(تعليقات|آراء) المستخدمين",
+    r"(overall,? )?how satisfied are you (about|with) (the|this|our) (web ?site|site)\s*\??",
+    r"(dans l.ensemble,? )?(dans quelle mesure )?[eê]tes-vous satisfaits? (du|de ce|de notre) site( web)?\s*\??",
+    r"(بشكل عام،? )?ما مدى رضاك عن الموقع\s*[؟?]?",
+    r"((extremely|very|not at all|completely) )?(dis)?satisfied(\s+((extremely|very|completely) )?(dis)?satisfied)?",
+    r"((extr[eê]mement|tr[eè]s|pas du tout) )?(in)?satisfait(\s+((extr[eê]mement|tr[eè]s) )?(in)?satisfait)?",
+    r"((غير )?راض(ٍ)? (تماما|جدا)\s*)+",
     r"skip to (main )?content",
     r"aller au contenu( principal)?",
     r"(تخطي|انتقل|الانتقال) إلى المحتوى",
     r"share( this( article)?)?\s*:?",
     r"partager\s*:?",
+    r"read more( »| ›|…|\.\.\.)?|lire la suite( »| ›|…)?|(اقرأ|قراءة) المزيد",
 ]
 _BOILERPLATE_RE = re.compile(r"^(?:" + "|".join(_BOILERPLATE) + r")$", re.IGNORECASE)
 # Tails: once content has begun, everything from here on is page furniture.
 _TAIL_RE = re.compile(
-    r"^(?:latest (articles|news)|related (articles|posts|news)|read (also|more)"
+    r"^(?:latest (articles|news)|related (articles|posts|news)|read also"
     r"|derniers articles|articles (récents|similaires)|à lire aussi"
     r"|(آخر|أحدث) (المقالات|الأخبار)|مقالات ذات صلة"
-    r"|skip to (main )?content|by messaging icesco.*|alem ai( assistant)?)\s*:?$",
+    r"|skip to (main )?content|by messaging icesco.*|(alem,? )?(your )?ai assistant|alem)\s*:?$",
     re.IGNORECASE,
 )
 _URL_RE = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
@@ -82,7 +83,7 @@ class DumpMeta:
     captured_at: dt.datetime | None = None
     lang: str | None = None
     kind: str | None = None  # "listing" or "article"
-    complete: bool = True
+    complete: bool | None = None  # None: unknown (judged from the text)
 
 
 def detect_lang(text: str) -> str:
@@ -111,8 +112,9 @@ def decode(data: bytes, where: str) -> str:
     return text
 
 
-def _clean_lines(text: str) -> list[str]:
-    """Stripped lines, boilerplate removed, cut at the first tail; '' marks a blank."""
+def _clean_lines(text: str) -> tuple[list[str], bool]:
+    """Stripped lines, boilerplate removed, cut at the first tail ('' marks a blank
+    line); and whether a tail was met (then the page text is known to be whole)."""
     out: list[str] = []
     seen_content = False
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
@@ -121,12 +123,12 @@ def _clean_lines(text: str) -> list[str]:
             out.append("")
             continue
         if seen_content and _TAIL_RE.match(line):
-            break
+            return out, True
         if _BOILERPLATE_RE.match(line) or _TAIL_RE.match(line):
             continue
         seen_content = True
         out.append(line)
-    return out
+    return out, False
 
 
 def _is_title_like(line: str) -> bool:
@@ -189,7 +191,7 @@ def _split(lines: list[str], single: bool) -> list[_Draft]:
 def parse_dump(text: str, meta: DumpMeta | None = None, *, where: str = "<dump>") -> list[ArticleItem]:
     """Articles of a dump, in page order. Raises DumpError when there are none."""
     meta = meta or DumpMeta()
-    lines = _clean_lines(text)
+    lines, has_tail = _clean_lines(text)
     content = [ln for ln in lines if ln]
     if not content:
         raise DumpError(f"{where}: no content after removing page boilerplate")
@@ -223,11 +225,33 @@ def parse_dump(text: str, meta: DumpMeta | None = None, *, where: str = "<dump>"
             item.url = canonical_url(meta.url)
         items.append(item)
     last = items[-1]
-    if not meta.complete or not _TERMINAL_RE.search(last.paragraphs[-1]):
-        if not meta.complete or not (_URL_RE.match(last.paragraphs[-1]) or _EMAIL_RE.search(last.paragraphs[-1])):
-            last.partial = True
-            log.warning("%s: dump looks cut inside its last article %r", where, last.title[:80])
-    return items
+    ending = last.paragraphs[-1]
+    looks_cut = not (_TERMINAL_RE.search(ending) or _URL_RE.match(ending) or _EMAIL_RE.search(ending))
+    if meta.complete is False or (meta.complete is None and looks_cut):
+        last.partial = True
+        log.warning("%s: dump looks cut inside its last article %r", where, last.title[:80])
+    elif meta.complete is None and not has_tail:
+        last.maybe_cut = True  # no page tail seen: the capture may have stopped between paragraphs
+    return _distinct(items, where)
+
+
+def _distinct(items: list[ArticleItem], where: str) -> list[ArticleItem]:
+    """Two articles of one dump with the same title are two articles (WordPress gives the
+    second the slug ``title-2``); the same article twice is one."""
+    out: list[ArticleItem] = []
+    by_slug: dict[str, ArticleItem] = {}
+    for item in items:
+        base, n = item.slug, 1
+        while item.slug in by_slug:
+            if by_slug[item.slug].content_hash == item.content_hash:
+                log.info("%s: %r appears twice; kept once", where, item.title[:80])
+                break
+            n += 1
+            item.slug = f"{base}-{n}"
+        else:
+            by_slug[item.slug] = item
+            out.append(item)
+    return out
 
 
 def read_dump(path: Path) -> tuple[list[ArticleItem], str | None]:
@@ -271,7 +295,7 @@ def _meta_from_dict(raw: dict[str, object], where: str) -> DumpMeta:
         captured_at=captured_at,
         lang=str(lang) if lang else None,
         kind=str(kind) if kind else None,
-        complete=bool(raw.get("complete", True)),
+        complete=None if raw.get("complete") is None else bool(raw.get("complete")),
     )
 
 

@@ -26,6 +26,7 @@ class ArticleItem:
     source: str = ""  # where it was read: a URL, or "path#n" for a dump
     snapshot: str = ""  # items of one snapshot are stored in one transaction
     partial: bool = False  # the dump was cut inside this article
+    maybe_cut: bool = False  # last of a dump with no page tail: may lack trailing paragraphs
 
     def __post_init__(self) -> None:
         if not self.slug:

@@ -205,6 +205,13 @@ def _chunks(seq: list[str], n: int = _CHUNK) -> Iterator[list[str]]:
         yield seq[i : i + n]
 
 
+def _paragraph_prefix(short: str, long: str) -> bool:
+    """True if the paragraphs of ``short`` are the first paragraphs of ``long``."""
+    a = [normalise_text(p) for p in short.split("\n\n")]
+    b = [normalise_text(p) for p in long.split("\n\n")]
+    return len(a) < len(b) and b[: len(a)] == a
+
+
 def _extends(old_body: str, new_body: str) -> bool:
     """True if new_body is old_body completed (a dump cut inside the article)."""
     old, new = normalise_text(old_body), normalise_text(new_body)
@@ -460,13 +467,14 @@ class Archive:
                     sorted(set(json.loads(old["categories"] or "[]")) | set(item.categories)),
                     ensure_ascii=False,
                 )
-                # A dump may be cut anywhere, even between paragraphs: from a dump, a
-                # shorter text that the stored one continues is a cut copy, not an edit.
-                maybe_cut = item.partial or not fetched
+                # A cut copy of a stored article (a dump cut inside it, or maybe between
+                # its paragraphs) is not an edit.
                 same = old["content_hash"] == chash or (
-                    maybe_cut
-                    and normalise_text(old["title"]) == normalise_text(item.title)
-                    and _extends(body, old["body"])
+                    normalise_text(old["title"]) == normalise_text(item.title)
+                    and (
+                        (item.partial and _extends(body, old["body"]))
+                        or (item.maybe_cut and _paragraph_prefix(body, old["body"]))
+                    )
                 )
                 if same:
                     touches.append(

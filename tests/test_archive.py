@@ -138,3 +138,15 @@ def test_an_old_database_is_migrated_without_loss(db: Path) -> None:
         assert [(r["id"], r["title"], r["body"]) for r in a.articles()] == [("0123456789abcdef", "T", "B")]
         assert a.start_run("replay", T0, ["x.txt"]) == 1
         assert a.replayed_sources() == set()
+
+
+def test_a_shorter_text_is_an_edit_unless_the_copy_may_be_cut(db: Path) -> None:
+    with Archive(db) as a:
+        a.store([item()], T0)
+        # A dump whose last article may have been cut between paragraphs: not an edit.
+        assert counts(a.store([item(paras=["It’s the first paragraph."], maybe_cut=True)], T1)) == (0, 0, 1)
+        # The same shorter text anywhere else is a real edit (a paragraph was retracted).
+        assert counts(a.store([item(paras=["It’s the first paragraph."])], T1)) == (0, 1, 0)
+        # So is a changed last word, even in a cut copy.
+        a.store([item(paras=["It’s the first paragraph.", "The second – and first."], partial=True)], T1)
+        assert [r["changed_fields"] for r in a.revisions()] == ['["body"]', '["body"]']

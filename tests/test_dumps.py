@@ -314,3 +314,35 @@ def test_arabic_and_french_renderings() -> None:
         "licesco-participe-a-la-semaine-nationale-de-lartisanat",
         ["L’ICESCO prend part, ce lundi 5 décembre 2022, à la cérémonie."],
     )
+
+
+def test_two_articles_with_one_title_are_two_articles() -> None:
+    text = "Press Release\n\nFirst text.\n\nPress Release\n\nSecond text.\n\nPress Release\n\nFirst text.\n"
+    items = parse_dump(text, DumpMeta(), where="dup")
+    assert [(i.slug, i.paragraphs) for i in items] == [
+        ("press-release", ["First text."]),
+        ("press-release-2", ["Second text."]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "How satisfied are you with the website?\n\nVery dissatisfied Very satisfied",
+        "Overall, how satisfied are you about the website ?\n\nExtremely Dissatisfied\n\nExtremely Satisfied",
+        "تعليقات المستخدمين\n\nبشكل عام، ما مدى رضاك عن الموقع؟",
+    ],
+)
+def test_feedback_widget_variants_are_boilerplate(header: str) -> None:
+    text = f"{header}\n\n    ICESCO Holds a Test Event\n\n    The event took place.\n\n    Read More\n\n    Another Event Here\n\n    It took place too.\n"
+    items = parse_dump(text, DumpMeta(), where="variant")
+    assert [(i.title, i.paragraphs) for i in items] == [
+        ("ICESCO Holds a Test Event", ["The event took place."]),
+        ("Another Event Here", ["It took place too."]),
+    ]
+
+
+def test_chat_widget_variants_end_the_text() -> None:
+    text = "ICESCO Holds a Test Event\n\nThe event took place.\n\nAlem, your AI assistant\n\nHow can I help you today?\n"
+    (item,) = parse_dump(text, DumpMeta(), where="chat")
+    assert item.paragraphs == ["The event took place."]
