@@ -263,11 +263,18 @@ class Archive:
         return int(cur.lastrowid or 0)
 
     def replayed_sources(self) -> set[str]:
-        """Dump files that a finished replay run has read."""
+        """Dump files that a finished replay run has read (or failed to: a bad dump is not
+        tried again by the service's replay mode)."""
         out: set[str] = set()
-        for (source,) in self.conn.execute("SELECT source FROM runs WHERE mode = 'replay' AND status = 'ok'"):
+        for (source,) in self.conn.execute("SELECT source FROM runs WHERE mode = 'replay' AND status != 'running'"):
             out.update(json.loads(source or "[]"))
         return out
+
+    def last_finished_crawl(self) -> dict[str, Any] | None:
+        rows = list(
+            self.db.query("SELECT * FROM runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1")
+        )
+        return rows[0] if rows else None
 
     def last_good_crawl(self) -> str | None:
         row = self.conn.execute("SELECT max(finished_at) FROM runs WHERE status = 'ok'").fetchone()
@@ -302,6 +309,13 @@ class Archive:
         rows = list(self.db.query("SELECT * FROM subscriptions WHERE address = ?", [address]))
         return rows[0] if rows else None
 
+    def forget_subscribers_except(self, addresses: set[str]) -> list[str]:
+        """Drop the subscriptions of addresses no longer configured, so that one added
+        again later starts afresh (no back catalogue). Returns the dropped addresses."""
+        gone = [r[0] for r in self.conn.execute("SELECT address FROM subscriptions") if r[0] not in addresses]
+        self.conn.executemany("DELETE FROM subscriptions WHERE address = ?", [(a,) for a in gone])
+        return gone
+
     def subscribe(self, address: str, now: dt.datetime) -> None:
         self.conn.execute(
             "INSERT OR IGNORE INTO subscriptions (address, subscribed_at, last_due_at) VALUES (?, ?, ?)",
@@ -313,7 +327,7 @@ class Archive:
         (nor has waiting in a digest), oldest first."""
         rows = list(
             self.db.query(
-                "SELECT * FROM articles WHERE first_seen_at > ? AND id NOT IN"
+                "SELECT * FROM articles WHERE first_seen_at >= ? AND id NOT IN"
                 " (SELECT article_id FROM delivered WHERE address = ?)"
                 " ORDER BY first_seen_at, COALESCE(published_at, ''), id LIMIT ?",
                 [since, address, limit],

@@ -7,6 +7,7 @@ Secrets never live here: they come from the environment.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -14,6 +15,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -82,8 +84,8 @@ class DigestConfig:
     unsubscribe_url: str = ""
     outbox: str = "outbox"  # where messages go when no SMTP host is configured
     max_items: int = 100  # articles per digest at most; the rest wait for the next one
-    retry_minutes: float = 5.0  # first retry after a temporary SMTP failure, doubling
-    max_attempts: int = 8  # then the delivery is marked failed
+    retry_minutes: float = 5.0  # first retry after a temporary SMTP failure, doubling…
+    retry_max_minutes: float = 360.0  # …up to this; temporary failures are retried until they pass
 
 
 @dataclass
@@ -126,7 +128,9 @@ class Config:
 
     @property
     def allowed_hosts(self) -> set[str]:
-        return {bare_host(h) for h in self.crawl.hosts}
+        """The configured hosts and those of the start URLs."""
+        hosts = {bare_host(h) for h in self.crawl.hosts}
+        return hosts | {bare_host(urlsplit(u).hostname or "") for u in self.crawl.start_urls}
 
 
 _RULES: dict[str, tuple[float | None, float | None]] = {
@@ -143,7 +147,7 @@ _RULES: dict[str, tuple[float | None, float | None]] = {
     "smtp.timeout": (1, 600),
     "digest.max_items": (1, 10_000),
     "digest.retry_minutes": (0, 1440),
-    "digest.max_attempts": (1, 100),
+    "digest.retry_max_minutes": (1, 10_080),
     "service.port": (0, 65535),
     "service.crawl_every_minutes": (0.05, 100_000),
     "service.crawl_jitter_seconds": (0, 86_400),
@@ -186,10 +190,12 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key}: expected a whole number, got {value!r}")
     elif kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         value = float(value)
     elif kind is str:
+        if key.endswith(".at") and isinstance(value, int) and not isinstance(value, bool):
+            raise ConfigError(f'{key}: write the time in quotes, like "07:30" (YAML reads 7:30 as a number)')
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise ConfigError(f"{key}: expected text, got {value!r}")
         value = str(value)
@@ -241,7 +247,7 @@ def _check_subscribers(cfg: Config) -> None:
         seen.add(sub.address)
         if sub.cadence not in ("daily", "weekly", "hourly", "immediate"):
             raise ConfigError(f"{where}.cadence: expected daily, weekly, hourly or immediate, got {sub.cadence!r}")
-        if not _TIME_RE.match(sub.at):
+        if not isinstance(sub.at, str) or not _TIME_RE.match(sub.at):
             raise ConfigError(f"{where}.at: expected a time like 07:00, got {sub.at!r}")
         sub.weekday = sub.weekday.lower()
         if sub.weekday not in _WEEKDAYS:

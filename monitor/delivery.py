@@ -116,6 +116,10 @@ def run_digests(
     settings = digest_settings(cfg)
     configured = {s.address for s in cfg.subscribers}
 
+    if not dry_run:
+        for address in archive.forget_subscribers_except(configured):
+            log.info("%s: no longer subscribed; nothing more will be sent", address)
+
     # 1. Interrupted sends and retries whose time has come: the very same bytes again.
     for row in archive.open_deliveries(now):
         if row["address"] not in configured:
@@ -172,10 +176,14 @@ def _attempt(
         return
     try:
         path = deliver(msg)
-    except DeliveryError as exc:
-        permanent = exc.permanent or attempts + 1 >= cfg.digest.max_attempts
-        text = str(exc) if exc.permanent or not permanent else f"gave up after {attempts + 1} attempts: {exc}"
-        retry_at = None if permanent else now + dt.timedelta(minutes=cfg.digest.retry_minutes * 2**attempts)
+    except (DeliveryError, OSError) as exc:
+        # Temporary failures are retried for as long as it takes (a failure never loses
+        # an article), with doubling waits up to digest.retry_max_minutes; permanent ones
+        # (the server refused for good) are recorded and reported.
+        permanent = isinstance(exc, DeliveryError) and exc.permanent
+        text = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        wait = min(cfg.digest.retry_minutes * 2 ** min(attempts, 20), cfg.digest.retry_max_minutes)
+        retry_at = None if permanent else now + dt.timedelta(minutes=wait)
         archive.delivery_failed(delivery_id, text, permanent=permanent, retry_at=retry_at, now=now)
         if permanent:
             report.failed += 1

@@ -28,6 +28,8 @@ from monitor.web import FeedCache, WebServer
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE = 5  # seconds a crawl subprocess gets to stop after SIGTERM
+
 
 class Service:
     def __init__(self, cfg: Config, config_path: str | None, host: str, port: int) -> None:
@@ -70,8 +72,9 @@ class Service:
         log.info("crawl starting: %s", " ".join(cmd[3:]))
         timeout = self.cfg.service.crawl_timeout_minutes * 60
         with self.proc_lock:
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        proc = self.proc
+            if self.stopping.is_set():
+                return
+            proc = self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -155,13 +158,27 @@ class Service:
             finally:
                 log.info("stopping")
                 scheduler.shutdown(wait=False)
-                with self.proc_lock:
-                    if self.proc is not None:
-                        self.proc.terminate()
+                self._stop_crawl()
                 self.server.shutdown()
                 self.server.server_close()
                 web.join(timeout=5)
             log.info("stopped")
+
+    def _stop_crawl(self) -> None:
+        """End a running crawl subprocess: SIGTERM (Scrapy closes gracefully), then
+        SIGKILL after STOP_GRACE seconds. Its stored work is committed; the rest is
+        done by the next run."""
+        with self.proc_lock:
+            proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            log.warning("crawl subprocess %d did not stop in %ds: killed", proc.pid, STOP_GRACE)
+            proc.kill()
+            proc.wait(timeout=5)
 
     def stop(self) -> None:
         self.stopping.set()

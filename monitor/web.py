@@ -50,8 +50,11 @@ class Built:
 
 
 def newest_time(rows: list[dict[str, Any]]) -> dt.datetime:
+    """When the feed's content last changed: the newest publication, edit or discovery
+    (an article found today may carry an older date)."""
     times = [pub_date(r) for r in rows]
-    times += [dt.datetime.fromisoformat(r["updated_at"]) for r in rows if r.get("updated_at")]
+    for key in ("updated_at", "first_seen_at"):
+        times += [dt.datetime.fromisoformat(r[key]) for r in rows if r.get(key)]
     return max(times, default=EPOCH)
 
 
@@ -123,11 +126,17 @@ def metrics_text(m: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def health(cfg: Config, last_success: str | None, now: dt.datetime) -> tuple[int, dict[str, Any]]:
+def health(
+    cfg: Config, last_success: str | None, now: dt.datetime, last_run: dict[str, Any] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """200 when the last crawl succeeded, recently; 503 otherwise."""
     limit = dt.timedelta(minutes=cfg.service.health_max_age_minutes)
     body: dict[str, Any] = {"last_success": last_success, "max_age_minutes": cfg.service.health_max_age_minutes}
     if last_success is None:
         return 503, {"status": "no successful crawl yet", **body}
+    if last_run is not None and last_run["status"] != "ok":
+        body["last_run"] = {k: last_run[k] for k in ("finished_at", "status", "errors")}
+        return 503, {"status": "last crawl failed", **body}
     age = now - dt.datetime.fromisoformat(last_success)
     body["age_seconds"] = int(age.total_seconds())
     if age > limit:
@@ -173,7 +182,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._feed(built, ctype, head)
             elif path == "/healthz":
                 with Archive(srv.cfg.database, migrate=False) as archive:
-                    status, body = health(srv.cfg, archive.last_good_crawl(), dt.datetime.now(dt.UTC))
+                    last = archive.last_finished_crawl()
+                    status, body = health(srv.cfg, archive.last_good_crawl(), dt.datetime.now(dt.UTC), last)
                 self._send(status, "application/json", json.dumps(body).encode(), head, {"Cache-Control": "no-store"})
             elif path == "/metrics":
                 with Archive(srv.cfg.database, migrate=False) as archive:

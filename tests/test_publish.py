@@ -227,3 +227,21 @@ def test_hostile_articles_stay_inert_in_feeds_and_mail(tmp_path: Path, sink: Smt
     assert [e.rcpt_tos for e in sink.envelopes] == [["reader@example.org"]]
     html = msg.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_a_subscriber_removed_and_added_again_gets_no_back_catalogue(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    db = tmp_path / "archive.db"
+    subscribe(cfg)
+    crawl_json("--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), db=db, config=cfg)
+    gone = write_config(tmp_path, subscribers=[])
+    assert digest(gone, AFTER)["sent"] == 0  # unsubscribed: forgotten
+    crawl_json("--replay", str(DUMPS / "002_6d19791ecb33e012.txt"), db=db, config=gone)
+    back = write_config(tmp_path)
+    again = subscribe(back)
+    assert (again["subscribed"], again["sent"]) == (["reader@example.org"], 0)
+    crawl_json("--replay", str(DUMPS / "003_2135c32ebc42c8fc.txt"), db=db, config=back)
+    result = digest(back, AFTER + dt.timedelta(days=1))
+    assert result["sent"] == 1
+    (path,) = [Path(p) for p in result["written"]]
+    assert "10 new articles" in path.read_text(encoding="utf-8")

@@ -127,3 +127,19 @@ def test_articles_search_since_and_status(db: Path) -> None:
     info = json.loads(proc.stdout)
     assert (info["articles"], info["revisions"], len(info["runs"])) == (50, 0, 1)
     assert info["database"] == str(db.resolve())
+
+
+def test_config_rejects_non_finite_numbers_and_unquoted_times(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("service:\n  crawl_every_minutes: .nan\n", encoding="utf-8")
+    proc = run_cli("status", config=cfg)
+    assert (proc.returncode, proc.stderr.strip()) == (
+        2, f"icesco-monitor: bad configuration: {cfg}: service.crawl_every_minutes: expected a number, got nan"
+    )
+    cfg.write_text("subscribers:\n  - address: reader@example.org\n    at: 7:30\n", encoding="utf-8")
+    proc = run_cli("status", config=cfg)
+    assert proc.returncode == 2
+    assert 'subscribers[0].at: write the time in quotes, like "07:30"' in proc.stderr
+    cfg.write_text("subscribers:\n  - address: 'a@b.com, c@d.com'\n", encoding="utf-8")
+    proc = run_cli("status", config=cfg)
+    assert proc.returncode == 2 and "subscribers[0].address:" in proc.stderr

@@ -89,3 +89,37 @@ def test_service_serves_the_demo_and_stops_on_sigterm(tmp_path: Path) -> None:
             raise
     assert proc.returncode == 0, err
     assert "stopped" in err
+
+
+def test_sigterm_during_a_slow_crawl_stops_within_seconds(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from fakesite import FakeSite, SiteArticle
+
+    article = SiteArticle(slug="a-slow-one", title="A Slow One", published=dt.datetime.now(dt.UTC), paragraphs=["Text."])
+    with FakeSite([article]) as site:
+        site.delay("/en/category/news/", 60)
+        cfg = tmp_path / "config.yaml"
+        cfg.write_text(json.dumps({
+            "database": str(tmp_path / "svc.db"),
+            "crawl": {"start_urls": [f"{site.base_url}/en/category/news/"], "download_delay": 0, "timeout": 120},
+            "service": {"mode": "live", "crawl_every_minutes": 60},
+        }), encoding="utf-8")
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "serve", "--port", str(port)],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            wait_for(lambda: any(h.path == "/en/category/news/" for h in site.hits), timeout=30)
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=20)
+            took = time.monotonic() - started
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, err
+    assert took < 10, took
+    assert "stopped" in err

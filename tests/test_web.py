@@ -50,15 +50,21 @@ def get(url: str, headers: dict[str, str] | None = None, method: str = "GET") ->
 
 
 def test_feeds_answer_conditional_requests(server: tuple[str, Config]) -> None:
-    base, _ = server
+    base, cfg = server
     status, headers, body = get(f"{base}/feed.xml")
     assert (status, headers["Content-Type"]) == (200, "application/rss+xml; charset=utf-8")
-    assert headers["Last-Modified"] == "Sat, 03 Jan 2026 00:00:00 GMT"
+    assert headers["Last-Modified"] == "Sat, 03 Jan 2026 12:00:00 GMT"  # when the newest was found
     assert [e.title for e in feedparser.parse(body).entries] == ["Second Title", "First <b>Title</b>"]
     assert get(f"{base}/feed.xml", {"If-None-Match": headers["ETag"]})[0] == 304
     assert get(f"{base}/feed.xml", {"If-None-Match": '"other"'})[0] == 200
     assert get(f"{base}/feed.xml", {"If-Modified-Since": headers["Last-Modified"]})[0] == 304
     assert get(f"{base}/feed.xml", {"If-Modified-Since": "Fri, 02 Jan 2026 00:00:00 GMT"})[0] == 200
+    # An article found later but dated earlier changes the feed: Last-Modified moves.
+    with Archive(cfg.database) as a:
+        a.store([ArticleItem(title="Older News", paragraphs=["Old."], published_at="2025-12-01")],
+                dt.datetime(2026, 1, 4, 8, tzinfo=dt.UTC))
+    status, later, _ = get(f"{base}/feed.xml", {"If-Modified-Since": headers["Last-Modified"]})
+    assert (status, later["Last-Modified"]) == (200, "Sun, 04 Jan 2026 08:00:00 GMT")
     status, headers, body = get(f"{base}/atom.xml", method="HEAD")
     assert (status, headers["Content-Type"], body) == (200, "application/atom+xml; charset=utf-8", b"")
     assert int(headers["Content-Length"]) > 0
@@ -108,6 +114,9 @@ def test_health_goes_stale() -> None:
     recent = (now - dt.timedelta(minutes=10)).isoformat()
     old = (now - dt.timedelta(hours=4)).isoformat()
     assert health(cfg, recent, now)[0] == 200
+    failed = {"finished_at": recent, "status": "failed", "errors": 3}
+    assert health(cfg, recent, now, failed)[1]["status"] == "last crawl failed"
+    assert health(cfg, recent, now, failed)[0] == 503
     status, body = health(cfg, old, now)
     assert (status, body["status"], body["age_seconds"]) == (503, "stale", 14400)
     assert email.utils.format_datetime(now, usegmt=True) == "Thu, 01 Jan 2026 12:00:00 GMT"
