@@ -37,6 +37,17 @@ on the page, sidebar included, whole seconds), and answer 304 to a matching
 ``Content-Length`` (on 304 and HEAD it is the length the 200 body would have,
 as RFC 9110 allows; nothing is sent) and ``Connection: close``.
 
+Fault injection
+---------------
+``fail(path, status)``, ``delay(path, seconds)`` and ``override(path, body)``
+change what a path answers; ``reset(path)`` (close the connection without
+answering, with a TCP RST), ``truncate(path)`` (announce the whole body in
+``Content-Length``, send only part of it, close), ``stream(path, nbytes)`` (a
+200 body of ``nbytes`` with no ``Content-Length``, ended by closing) and
+``redirect(path, location)`` act at the connection level.  ``heal(path)``
+removes every fault of a path (``heal()``: of every path).  ``page_bytes(path)``
+is the body a healthy GET of a path would get.
+
 The article date line uses localised month names: English for ``en``
 (``"11 July 2024"``), French for ``fr`` (``"5 décembre 2022"``) and Arabic for
 ``ar``.  ``article:section`` / ``articleSection`` hold category *names*
@@ -53,7 +64,10 @@ import html
 import json
 import math
 import re
+import socket
+import struct
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -144,6 +158,7 @@ class Hit:
     status: int
     bytes_sent: int
     headers: dict[str, str]
+    at: float = field(default=0.0, compare=False, repr=False)  # time.monotonic() when received
 
 
 @dataclass
@@ -151,6 +166,17 @@ class _FailRule:
     status: int
     times: int | None
     headers: dict[str, str]
+
+
+@dataclass
+class _ConnFault:
+    kind: str  # reset, truncate, stream, redirect
+    times: int | None
+    fraction: float = 0.5  # truncate: share of the body sent
+    nbytes: int = 0  # stream: body length
+    content_type: str = HTML_CONTENT_TYPE  # stream
+    location: str = ""  # redirect
+    status: int = 302  # redirect
 
 
 @dataclass
@@ -263,6 +289,16 @@ class _Handler(BaseHTTPRequestHandler):
         hit = Hit(self.command, recorded_path, host, 0, 0, headers)
         site._record(hit)
         self.close_connection = True
+        fault = site._take_conn_fault(path)
+        if fault is not None and fault.kind == "reset":
+            self._reset()
+            return
+        if fault is not None and fault.kind == "stream":
+            self._stream(hit, fault)
+            return
+        if fault is not None and fault.kind == "redirect":
+            self._send(hit, site._redirect_response(fault), None)
+            return
         try:
             response = site._respond(self.command, path, headers)
         except Exception as exc:  # noqa: BLE001 - a fake-site bug: 500, kept
@@ -270,8 +306,15 @@ class _Handler(BaseHTTPRequestHandler):
             response = site._error_response(500)
         if response is None:  # stop() interrupted a delay
             return
+        self._send(hit, response, fault.fraction if fault is not None else None)
+
+    def _send(self, hit: Hit, response: _Response, fraction: float | None) -> None:
+        """Send ``response``; with ``fraction``, only that share of the body (the
+        Content-Length still announces all of it), then the connection is closed."""
         send_body = self.command != "HEAD" and response.status not in _NO_BODY_STATUSES
         body = response.body if send_body else b""
+        if fraction is not None:
+            body = body[: int(len(body) * fraction)]
         hit.status = response.status
         hit.bytes_sent = len(body)
         try:
@@ -287,6 +330,39 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
             self.wfile.flush()
         except OSError:  # client went away (timeouts, cancelled requests)
+            return
+
+    def _reset(self) -> None:
+        """Close the connection at once, unanswered: SO_LINGER 0 makes it an RST."""
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.rfile.close()  # drops the last reference the socket's files hold to it
+        self.wfile.close()
+        self.connection.close()
+
+    def _stream(self, hit: Hit, fault: _ConnFault) -> None:
+        """A 200 of ``fault.nbytes`` bytes without Content-Length, ended by closing."""
+        site = self.server.site
+        hit.status = 200
+        chunk = (b"<p>" + b"x" * 1017 + b"</p>\n") * 64  # 64 KiB
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", fault.content_type)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.flush()
+            if self.command == "HEAD":
+                return
+            left = fault.nbytes
+            while left > 0 and not site._stopping.is_set():
+                part = chunk[:left]
+                self.wfile.write(part)
+                hit.bytes_sent += len(part)
+                left -= len(part)
+            self.wfile.flush()
+        except OSError:  # the client gave up (size limit, timeout)
             return
 
 
@@ -313,6 +389,7 @@ class FakeSite:
         self._fails: dict[str, _FailRule] = {}
         self._delays: dict[str, float] = {}
         self._overrides: dict[str, tuple[bytes, str]] = {}
+        self._conn_faults: dict[str, _ConnFault] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -451,6 +528,54 @@ class FakeSite:
         with self._lock:
             self._overrides[path] = (bytes(body), content_type)
 
+    def reset(self, path: str, *, times: int | None = None) -> None:
+        """Close the connection without answering (a TCP RST), ``times`` times or
+        forever. The hit keeps status 0 and bytes_sent 0."""
+        self._set_conn_fault(path, _ConnFault("reset", times))
+
+    def truncate(self, path: str, *, fraction: float = 0.5, times: int | None = None) -> None:
+        """Answer as usual, with the full ``Content-Length``, but send only
+        ``fraction`` of the body, then close the connection."""
+        if not 0 <= fraction < 1:
+            raise ValueError("fraction must be in [0, 1)")
+        self._set_conn_fault(path, _ConnFault("truncate", times, fraction=fraction))
+
+    def stream(
+        self,
+        path: str,
+        nbytes: int,
+        *,
+        content_type: str = HTML_CONTENT_TYPE,
+        times: int | None = None,
+    ) -> None:
+        """Answer 200 with ``nbytes`` of HTML-ish body and no ``Content-Length``
+        (the end of the body is the end of the connection), sent in 64 KiB chunks
+        until done or the client goes away; ``bytes_sent`` counts what was sent."""
+        self._set_conn_fault(path, _ConnFault("stream", times, nbytes=nbytes, content_type=content_type))
+
+    def redirect(self, path: str, location: str, status: int = 302, *, times: int | None = None) -> None:
+        """Answer ``status`` with ``Location: location`` (sent as given, absolute or not)."""
+        if not 300 <= status <= 399:
+            raise ValueError(f"not a redirect status: {status}")
+        self._set_conn_fault(path, _ConnFault("redirect", times, location=location, status=status))
+
+    def heal(self, path: str | None = None) -> None:
+        """Remove every fault (fail, delay, override, reset, truncate, stream,
+        redirect) of ``path``, or of every path."""
+        with self._lock:
+            tables: list[dict[str, Any]] = [self._fails, self._delays, self._overrides, self._conn_faults]
+            for table in tables:
+                if path is None:
+                    table.clear()
+                else:
+                    table.pop(path, None)
+                    table.pop(urllib.parse.unquote(path), None)
+
+    def page_bytes(self, path: str) -> bytes:
+        """The body a healthy GET of ``path`` gets now (faults and validators ignored)."""
+        with self._lock:
+            return self._route(path).body
+
     def clear_hits(self) -> None:
         with self._lock:
             self.hits.clear()
@@ -459,7 +584,35 @@ class FakeSite:
 
     def _record(self, hit: Hit) -> None:
         with self._lock:
+            hit.at = time.monotonic()
             self.hits.append(hit)
+
+    def _set_conn_fault(self, path: str, fault: _ConnFault) -> None:
+        with self._lock:
+            if fault.times is not None and fault.times <= 0:
+                self._conn_faults.pop(path, None)
+            else:
+                self._conn_faults[path] = fault
+
+    def _take_conn_fault(self, path: str) -> _ConnFault | None:
+        """The connection-level fault of ``path``, if any (one use of it)."""
+        with self._lock:
+            key = self._lookup(self._conn_faults, path)
+            if key is None:
+                return None
+            fault = self._conn_faults[key]
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    del self._conn_faults[key]
+            return fault
+
+    def _redirect_response(self, fault: _ConnFault) -> _Response:
+        body = _page(
+            f"{fault.status} Redirect",
+            f'<p>Moved to <a href="{_esc(fault.location)}">{_esc(fault.location)}</a>.</p>',
+        )
+        return _Response(fault.status, body, headers=[("Location", fault.location)])
 
     def _lookup(self, table: dict[str, Any], path: str) -> str | None:
         if path in table:

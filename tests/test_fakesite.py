@@ -458,3 +458,78 @@ def test_head_request_sends_no_body(site: FakeSite) -> None:
         assert response.read() == b""
     assert length == len(fetch(site.article_url("story-0")).body)
     assert (site.hits[0].method, site.hits[0].bytes_sent) == ("HEAD", 0)
+
+
+# --- connection-level faults (reset, truncate, stream, redirect, heal) ------------------
+
+
+def raw_get(site: FakeSite, path: str, limit: int = 1 << 24) -> tuple[bytes, BaseException | None]:
+    """GET over a raw socket: what arrived before the server closed (or reset) it."""
+    data = b""
+    with socket.create_connection(("127.0.0.1", site.port), timeout=5) as conn:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{site.port}\r\n\r\n".encode())
+        try:
+            while len(data) < limit:
+                part = conn.recv(65536)
+                if not part:
+                    return data, None
+                data += part
+        except OSError as exc:
+            return data, exc
+    return data, None
+
+
+def test_reset_closes_without_answering(site: FakeSite) -> None:
+    path = site.articles[0].path
+    site.reset(path, times=1)
+    data, error = raw_get(site, path)
+    assert (data, type(error)) == (b"", ConnectionResetError)
+    assert [(h.path, h.status, h.bytes_sent) for h in site.hits] == [(path, 0, 0)]
+    assert fetch(site.article_url("story-0")).status == 200  # once only
+
+
+def test_truncate_announces_more_than_it_sends(site: FakeSite) -> None:
+    path = site.articles[0].path
+    whole = site.page_bytes(path)
+    site.truncate(path, fraction=0.25)
+    data, error = raw_get(site, path)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert error is None
+    assert f"Content-Length: {len(whole)}".encode() in head.split(b"\r\n")
+    assert body == whole[: len(whole) // 4]
+    assert (site.hits[0].status, site.hits[0].bytes_sent) == (200, len(whole) // 4)
+    site.heal(path)
+    assert fetch(site.article_url("story-0")).body == whole
+
+
+def test_stream_sends_a_body_without_length(site: FakeSite) -> None:
+    site.stream("/big/", 200_000, content_type="text/html")
+    data, error = raw_get(site, "/big/")
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert error is None
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert not any(line.lower().startswith(b"content-length") for line in head.split(b"\r\n"))
+    assert b"Content-Type: text/html" in head.split(b"\r\n")
+    assert len(body) == 200_000 and body.startswith(b"<p>xxx")
+    assert (site.hits[0].status, site.hits[0].bytes_sent) == (200, 200_000)
+
+
+def test_redirect_sends_location_as_given(site: FakeSite) -> None:
+    site.redirect("/a/", "/b/")
+    site.redirect("/b/", "http://localhost:1/elsewhere/", 307, times=1)
+    first, second = fetch(f"{site.base_url}/a/"), fetch(f"{site.base_url}/b/")
+    assert (first.status, first.headers["Location"]) == (302, "/b/")
+    assert (second.status, second.headers["Location"]) == (307, "http://localhost:1/elsewhere/")
+    assert fetch(f"{site.base_url}/b/").status == 404  # times=1: used up
+    site.fail("/a/", 500)
+    site.delay("/a/", 0.01)
+    site.heal()
+    assert fetch(f"{site.base_url}/a/").status == 404
+    with pytest.raises(ValueError):
+        site.redirect("/a/", "/b/", 200)
+
+
+def test_hits_carry_their_arrival_time(site: FakeSite) -> None:
+    before = time.monotonic()
+    fetch(f"{site.base_url}/robots.txt")
+    assert before <= site.hits[0].at <= time.monotonic()
