@@ -330,7 +330,14 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files.extend(sorted(f for f in p.iterdir() if f.is_file() and f.suffix == ".txt"))
+            root = p.resolve()
+            for f in sorted(p.iterdir()):
+                if not (f.suffix == ".txt" and f.is_file()):
+                    continue
+                if not f.resolve().is_relative_to(root):  # a link out of the folder given
+                    log.warning("%s: links outside %s; not read", f, p)
+                    continue
+                files.append(f)
         elif p.exists():
             files.append(p)
         else:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import logging
 import time
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
@@ -117,3 +120,55 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         rp = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
         self._parsers[netloc] = rp
         rp_dfd.callback(rp)
+
+
+class AddressGuardMiddleware:
+    """Fetch only http(s), and never from a private, loopback, link-local or otherwise
+    internal address unless that address was configured explicitly (an IP literal in
+    ``crawl.hosts`` or a start URL, or ``crawl.allow_addresses``). A host name that
+    resolves to such an address (a DNS trick, a redirect) is refused."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.allowed = [ipaddress.ip_network(a, strict=False) for a in crawler.settings.getlist("ICESCO_ALLOW_ADDRESSES")]
+        self.verdicts: dict[str, str | None] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
+        return cls(crawler)
+
+    def _internal(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        if any(addr in net for net in self.allowed):
+            return False
+        return bool(
+            addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
+            or addr.is_multicast or addr.is_unspecified
+        )
+
+    async def _verdict(self, host: str) -> str | None:
+        try:
+            addrs = [ipaddress.ip_address(host.strip("[]"))]
+        except ValueError:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+            except OSError:
+                return None  # the download itself will fail and say so
+            addrs = [ipaddress.ip_address(info[4][0]) for info in infos]
+        for addr in addrs:
+            if self._internal(addr):
+                return (
+                    f"{host} is {addr}, an internal address: not fetched"
+                    " (list it in crawl.hosts as an address, or in crawl.allow_addresses, to crawl it)"
+                )
+        return None
+
+    async def process_request(self, request: Request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("http", "https"):
+            raise IgnoreRequest(f"only http(s) is fetched, not {parts.scheme}:")
+        host = (parts.hostname or "").lower()
+        if host not in self.verdicts:
+            self.verdicts[host] = await self._verdict(host)
+        verdict = self.verdicts[host]
+        if verdict is not None:
+            raise IgnoreRequest(verdict)

@@ -3,6 +3,7 @@ command line in a subprocess, since Twisted's reactor cannot restart)."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,8 +47,10 @@ def scrapy_settings(cfg: Config) -> dict[str, Any]:
             "crawler.middlewares.BackoffRetryMiddleware": 550,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.middlewares.StrictRobotsTxtMiddleware": 100,
+            "crawler.middlewares.AddressGuardMiddleware": 50,
         },
         "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
+        "ICESCO_ALLOW_ADDRESSES": _explicit_addresses(cfg),
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
@@ -59,6 +62,17 @@ def scrapy_settings(cfg: Config) -> dict[str, Any]:
         "LOGSTATS_INTERVAL": 0,
         "DNS_TIMEOUT": 20,
     }
+
+
+def _explicit_addresses(cfg: Config) -> list[str]:
+    """Addresses the operator named: crawl.allow_addresses, and hosts written as IPs."""
+    out = list(cfg.crawl.allow_addresses)
+    for host in cfg.allowed_hosts:
+        try:
+            out.append(str(ipaddress.ip_address(host.strip("[]"))))
+        except ValueError:
+            pass
+    return out
 
 
 def run_crawl(

@@ -7,6 +7,7 @@ Secrets never live here: they come from the environment.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import re
 import types
@@ -47,6 +48,8 @@ class CrawlConfig:
     contact: str = PROJECT_URL  # shown in the User-Agent
     user_agent: str = ""  # empty: "icesco-monitor/VERSION (+contact)"
     obey_robots_txt: bool = True
+    # Internal addresses (private, loopback, link-local) that may be crawled: IPs or networks.
+    allow_addresses: list[str] = field(default_factory=list)
 
     def agent(self) -> str:
         return self.user_agent or f"icesco-monitor/{VERSION} (+{self.contact})"
@@ -83,6 +86,7 @@ class DigestConfig:
     unsubscribe_mailto: str = "icesco-monitor@localhost"
     unsubscribe_url: str = ""
     outbox: str = "outbox"  # where messages go when no SMTP host is configured
+    template_dir: str = ""  # your own digest.txt.j2 / digest.html.j2, rendered in Jinja2's sandbox
     max_items: int = 100  # articles per digest at most; the rest wait for the next one
     retry_minutes: float = 5.0  # first retry after a temporary SMTP failure, doubling…
     retry_max_minutes: float = 360.0  # …up to this; temporary failures are retried until they pass
@@ -266,6 +270,11 @@ def _check(cfg: Config) -> None:
         raise ConfigError("crawl.start_urls: at least one URL is needed")
     if not cfg.database:
         raise ConfigError("database: a file path is needed")
+    for i, addr in enumerate(cfg.crawl.allow_addresses):
+        try:
+            ipaddress.ip_network(addr, strict=False)
+        except ValueError:
+            raise ConfigError(f"crawl.allow_addresses[{i}]: expected an IP address or network, got {addr!r}") from None
     if not cfg.feed.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"feed.base_url: expected an http(s) URL, got {cfg.feed.base_url!r}")
     if not cfg.feed.base_url.endswith("/"):
@@ -306,7 +315,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             cfg.database = str(base / cfg.database)
         if "replay" in data and "paths" in (data.get("replay") or {}):
             cfg.replay.paths = [str(base / p) if not Path(p).is_absolute() else p for p in cfg.replay.paths]
-        for section, key in (("digest", "outbox"), ("feed", "out_dir")):
+        for section, key in (("digest", "outbox"), ("digest", "template_dir"), ("feed", "out_dir")):
             value = getattr(getattr(cfg, section), key)
             if value and not Path(value).is_absolute() and key in (data.get(section) or {}):
                 setattr(getattr(cfg, section), key, str(base / value))

@@ -69,6 +69,7 @@ def digest_settings(cfg: Config) -> DigestSettings:
         site_url=cfg.feed.base_url,
         unsubscribe_mailto=cfg.digest.unsubscribe_mailto,
         unsubscribe_url=cfg.digest.unsubscribe_url or None,
+        template_dir=cfg.digest.template_dir or None,
     )
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class DigestSettings:
     site_url: str = "http://127.0.0.1:8080/"  # the service's page; feed at site_url + "feed.xml"
     unsubscribe_mailto: str = "icesco-monitor@localhost"  # List-Unsubscribe mailto target
     unsubscribe_url: str | None = None  # optional https URL for one-click List-Unsubscribe-Post
+    template_dir: str | None = None  # the operator's own digest.txt.j2 / digest.html.j2 (sandboxed)
 
 
 @dataclass(frozen=True)
@@ -361,7 +363,18 @@ def _autoescape(name: str | None) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
+def _environment(template_dir: str | None = None) -> jinja2.Environment:
+    """The shipped templates; with ``template_dir``, the operator's templates first, in
+    Jinja2's sandbox (a template cannot reach Python internals: that raises SecurityError)."""
+    if template_dir:
+        return SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader([template_dir, str(TEMPLATES)]),
+            autoescape=_autoescape,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=_autoescape,  # the HTML template is escaped, the text one is not
@@ -425,7 +438,7 @@ def render_digest(
         "site_url": site,
         "feed_url": site + "feed.xml",
     }
-    env = _environment()
+    env = _environment(settings.template_dir)
     text = env.get_template("digest.txt.j2").render(context)
     html = env.get_template("digest.html.j2").render(context)
 

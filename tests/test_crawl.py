@@ -246,3 +246,18 @@ def test_backfill_depth_holds_after_a_replay(tmp_path: Path, site: FakeSite) -> 
     assert crawl_json("--replay", str(DUMPS / "000_84405bf65da9c262.txt"), db=db, config=cfg)["new"] == 10
     assert crawl_json(db=db, config=cfg)["new"] == 10  # the first listing page only
     assert [p for p, _ in paths(site.hits) if "/category/" in p] == ["/en/category/news/"]
+
+
+def test_internal_addresses_are_refused_unless_configured(tmp_path: Path, site: FakeSite) -> None:
+    db = tmp_path / "archive.db"
+    by_name = f"http://localhost:{site.port}/en/category/executive-council/"  # links to localhost too
+    cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name])
+    proc = run_cli("crawl", "--json", config=cfg)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (proc.returncode, result["new"]) == (1, 0)
+    assert site.hits == []  # not even robots.txt
+    assert "localhost is 127.0.0.1, an internal address: not fetched" in "\n".join(result["messages"])
+    # Named by the operator, the address is crawled.
+    cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name], allow_addresses=["127.0.0.0/8"])
+    assert crawl_json(db=db, config=cfg)["new"] == 1
+    assert {h.host for h in site.hits} == {"localhost"}

@@ -686,3 +686,15 @@ def test_write_outbox_file_name_is_safe(tmp_path: Path) -> None:
     path = write_outbox(msg, tmp_path)
     assert path.parent == tmp_path
     assert path.name == "_.._etc_passwd@x.eml"
+
+
+def test_operator_templates_run_in_a_sandbox(tmp_path: Path) -> None:
+    import jinja2.exceptions
+
+    (tmp_path / "digest.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}", encoding="utf-8")
+    settings = DigestSettings(template_dir=str(tmp_path))
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        render_digest(Subscriber(address="reader@example.org"), [row()], NOW, settings, digest_key="k")
+    (tmp_path / "digest.txt.j2").write_text("{% for i in items %}* {{ i.title }}\n{% endfor %}", encoding="utf-8")
+    msg = render_digest(Subscriber(address="reader@example.org"), [row()], NOW, settings, digest_key="k")
+    assert msg.get_body(("plain",)).get_content() == f"* {row()['title']}\n"

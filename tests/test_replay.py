@@ -143,3 +143,16 @@ def test_config_rejects_non_finite_numbers_and_unquoted_times(tmp_path: Path) ->
     cfg.write_text("subscribers:\n  - address: 'a@b.com, c@d.com'\n", encoding="utf-8")
     proc = run_cli("status", config=cfg)
     assert proc.returncode == 2 and "subscribers[0].address:" in proc.stderr
+
+
+def test_replay_reads_only_the_folder_it_was_given(tmp_path: Path, db: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("A Secret Title Outside\n\nNot to be read.\n", encoding="utf-8")
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "a.txt").write_text("A Title Inside\n\nRead this.\n", encoding="utf-8")
+    (folder / "b.txt").symlink_to(outside)
+    result = crawl_json("--replay", str(folder), db=db)
+    assert (result["new"], result["pages_fetched"]) == (1, 1)
+    proc = run_cli("articles", "--json", db=db)
+    assert [json.loads(line)["title"] for line in proc.stdout.splitlines()] == ["A Title Inside"]
