@@ -165,6 +165,9 @@ def m002_publishing(db: Database) -> None:
     )
 
 
+NEWEST = "COALESCE(published_at, substr(first_seen_at, 1, 10))"
+
+
 @migrations()
 def m003_pending_articles(db: Database) -> None:
     # Article links met on a listing and not stored yet: the next run fetches them again.
@@ -172,6 +175,9 @@ def m003_pending_articles(db: Database) -> None:
         {"id": str, "url": str, "listed_at": str, "attempts": int}, pk="id", defaults={"attempts": 0}
     )
     db.table("articles").create_index(["last_fetched_at"])
+    db.table("articles").create_index(["updated_at"])
+    # The order of feeds, pages and 'articles': newest first, without sorting the table.
+    db.execute(f"CREATE INDEX articles_newest ON articles ({NEWEST}, first_seen_at, id)")
 
 
 MAX_FETCH_ATTEMPTS = 10  # a listed article that fails this often is given up (and reported)
@@ -282,8 +288,11 @@ class Archive:
 
     def change_marker(self) -> tuple[int, str]:
         """Changes whenever an article is added or edited (cheap; for feed caches)."""
-        row = self.conn.execute("SELECT count(*), COALESCE(max(updated_at), '') FROM articles").fetchone()
-        return int(row[0]), str(row[1])
+        # max(rowid) and max(updated_at) are index look-ups (count(*) would read the table);
+        # articles are never deleted, so a new one always raises max(rowid).
+        (top,) = self.conn.execute("SELECT COALESCE(max(rowid), 0) FROM articles").fetchone()
+        (edited,) = self.conn.execute("SELECT COALESCE(max(updated_at), '') FROM articles").fetchone()
+        return int(top), str(edited)
 
     def metrics(self) -> dict[str, Any]:
         runs = self.conn.execute(
@@ -617,10 +626,10 @@ class Archive:
     def due_for_revisit(self, fetched_before: dt.datetime, published_after: dt.datetime) -> list[str]:
         """URLs of young articles whose page was last fetched before a time."""
         rows = self.conn.execute(
-            "SELECT url FROM articles WHERE url IS NOT NULL AND last_fetched_at IS NOT NULL"
-            " AND last_fetched_at <= ? AND COALESCE(published_at, first_seen_at) >= ?"
+            "SELECT url FROM articles WHERE url IS NOT NULL AND last_fetched_at <= ?"
+            " AND (published_at >= ? OR (published_at IS NULL AND first_seen_at >= ?))"
             " ORDER BY last_fetched_at LIMIT 500",
-            (iso(fetched_before), iso(published_after)[:10]),
+            (iso(fetched_before), iso(published_after)[:10], iso(published_after)),
         )
         return [r[0] for r in rows]
 
@@ -662,7 +671,7 @@ class Archive:
         if where:
             sql += " WHERE " + " AND ".join(where)
         direction = "DESC" if order == "newest" else "ASC"
-        sql += f" ORDER BY COALESCE(published_at, substr(first_seen_at, 1, 10)) {direction}, first_seen_at {direction}, id"
+        sql += f" ORDER BY {NEWEST} {direction}, first_seen_at {direction}, id {direction}"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

@@ -115,8 +115,8 @@ def test_articles_search_since_and_status(db: Path) -> None:
     proc = run_cli("articles", "--search", "Tatarstan", "--json", db=db)
     titles = [json.loads(line)["title"] for line in proc.stdout.splitlines()]
     assert titles == [  # newest first; the last one names Tatarstan in its body only
-        "ICESCO Director-General Attends Jeddah Panel Marking Saudi–Russian Relations Centenary, with Tatarstan President Present",
         "ICESCO, Tatarstan Sign New Cultural Agreement in Celebration of Kazan as 2026 Cultural Capital in the Islamic World",
+        "ICESCO Director-General Attends Jeddah Panel Marking Saudi–Russian Relations Centenary, with Tatarstan President Present",
         "Tatarstan President Reaffirms Strengthened Cooperation with ICESCO",
         "ICESCO and Indonesia Discuss Ways to Strengthen Cooperation in Education, Science and Culture",
     ]
