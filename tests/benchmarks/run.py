@@ -826,7 +826,17 @@ cli.load_config = load_config
 sys.argv[0] = "icesco-monitor"
 cli.main()
 """
-CONFIG_MIN_INTERVAL_S = 3.0  # monitor/config.py: service.crawl_every_minutes >= 0.05
+
+
+def config_min_interval_s() -> float:
+    """The smallest crawl interval a config file may set (monitor/config.py: 0.05 minutes, 3 s)."""
+    from monitor import config
+
+    low = config._RULES.get("service.crawl_every_minutes", (0.05, None))[0]
+    return 60 * float(low if low is not None else 0.05)
+
+
+CONFIG_MIN_INTERVAL_S = config_min_interval_s()
 
 
 def proc_status(pid: int) -> dict[str, int] | None:
@@ -1204,11 +1214,14 @@ def report_service(v: dict[str, Any]) -> list[str]:
         f"   {v['seconds']} s; crawl runs recorded: {runs}; {v['crawl_children']} crawl subprocesses seen"
         f" (peak median {mib(v['crawl_child_peak_kb_median'])} MiB, max {mib(v['crawl_child_peak_kb_max'])} MiB);"
         f" site hits {v['requests']} ({' '.join(f'{s}x{c}' for s, c in v['statuses'].items())});"
-        f" skipped ticks {v['skipped_ticks']}; exit code after SIGTERM {v['exit_code']}"
+        f" skipped ticks {v['skipped_ticks']} (a crawl still running at the next tick);"
+        f" {'alive until SIGTERM' if v['alive_until_sigterm'] else 'DIED BEFORE SIGTERM'},"
+        f" exit code {v['exit_code']}"
     )
     if v["interval_set_by"].startswith("wrapper"):
         out.append(
-            "   interval: the config's minimum is 3 s (service.crawl_every_minutes >= 0.05); the benchmark runs the"
+            f"   interval: the config's minimum is {CONFIG_MIN_INTERVAL_S:g} s (service.crawl_every_minutes);"
+            " the benchmark runs the"
             " real command line with the interval lowered after validation (as serve --demo sets its own);"
             " --service-interval 3 runs it unwrapped"
         )
