@@ -7,16 +7,20 @@ import email.utils
 import ipaddress
 import logging
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
+
+from crawler.urls import canonical_url, host_allowed
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +57,27 @@ class BackoffRetryMiddleware(RetryMiddleware):
     def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
         return cls(crawler)
 
-    async def _wait(self, seconds: float) -> None:
+    async def _wait(self, seconds: float, request: Request | None = None) -> None:
+        """Wait, sending nothing: the engine is paused, and the site's download slot
+        holds back what it already has queued."""
         if seconds <= 0:
             return
         engine = self.crawler.engine
+        slot = None
         if engine is not None:
             engine.pause()
+            if request is not None:
+                key = request.meta.get("download_slot") or urlsplit(request.url).hostname or ""
+                slot = engine.downloader.slots.get(key)
+        saved = slot.delay if slot is not None else 0.0
+        if slot is not None:
+            slot.delay = max(saved, 2 * seconds)  # ×2: the slot's jitter may halve it
+            slot.lastseen = time.monotonic()
         try:
             await asyncio.sleep(seconds)
         finally:
+            if slot is not None:
+                slot.delay = saved
             if engine is not None:
                 engine.unpause()
 
@@ -77,7 +93,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             return response
         delay = asked if asked is not None else self.base * (2**attempt)
         log.info("%s: HTTP %s, retrying in %.1fs", request.url, response.status, delay)
-        await self._wait(delay)
+        await self._wait(delay, request)
         return self._retry(request, f"HTTP {response.status}") or response
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
@@ -85,7 +101,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             return None
         attempt = request.meta.get("retry_times", 0)
         if attempt < self.max_retry_times:
-            await self._wait(self.base * (2**attempt))
+            await self._wait(self.base * (2**attempt), request)
         return self._retry(request, exception)
 
 
@@ -172,3 +188,18 @@ class AddressGuardMiddleware:
         verdict = self.verdicts[host]
         if verdict is not None:
             raise IgnoreRequest(verdict)
+
+
+class CheckedRedirectMiddleware(RedirectMiddleware):
+    """Redirects that would leave the allowed hosts, or go round in a loop, are refused
+    here, so that the run reports them (Scrapy would drop them silently)."""
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        spider = self.crawler.spider
+        hosts: set[str] = getattr(spider, "hosts", set())
+        if hosts and not host_allowed(redirected.url, hosts):
+            raise IgnoreRequest(f"redirect to another host refused: {redirected.url}")
+        seen = {canonical_url(u) for u in [*request.meta.get("redirect_urls", []), request.url]}
+        if canonical_url(redirected.url) in seen:
+            raise IgnoreRequest(f"redirect loop: {request.url} -> {redirected.url}")
+        return super()._redirect(redirected, request, reason)

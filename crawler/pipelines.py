@@ -11,7 +11,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem, ListingItem, SnapshotItem
-from monitor.archive import Archive, ArchiveError, RunStats
+from monitor.archive import Archive, RunStats
 
 log = logging.getLogger(__name__)
 
@@ -36,27 +36,35 @@ class _Writer(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        archive = Archive(self.database, migrate=False)
+        archive: Archive | None = None
+        try:
+            archive = Archive(self.database, migrate=False)
+        except Exception as exc:
+            self.error = exc
+            log.error("database %s: cannot open for storing: %s; the run stops", self.database, exc)
         try:
             while (batch := self.queue.get()) is not None:
-                if self.error is not None:
+                if self.error is not None or archive is None:
                     continue  # drain: the run is failing, store nothing more
                 try:
                     result = archive.store(batch, utcnow(), fetched=self.fetched)
                 except Exception as exc:  # disk full, read-only database…
                     self.error = exc
-                    log.error("storing failed: %s", exc)
+                    log.error("database %s: storing failed: %s; the run stops", self.database, exc)
                     continue
                 self.stats.new += len(result.new)
                 self.stats.updated += len(result.updated)
                 self.stats.unchanged += len(result.unchanged)
         finally:
-            archive.close()
+            if archive is not None:
+                archive.close()
 
-    def put(self, batch: list[ArticleItem]) -> None:
+    def put(self, batch: list[ArticleItem]) -> bool:
+        """Queue a batch; False (and nothing queued) once storing has failed."""
         if self.error is not None:
-            raise ArchiveError(f"cannot store articles: {self.error}")
+            return False
         self.queue.put(batch)
+        return True
 
     def finish(self) -> RunStats:
         self.queue.put(None)
@@ -86,6 +94,8 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         spider = self.spider
         self.archive = Archive(spider.config.database)
+        if interrupted := self.archive.close_interrupted_runs(utcnow()):
+            log.warning("%d earlier run(s) had been killed; marked interrupted", interrupted)
         source = [str(p) for p in spider.paths] if spider.mode == "replay" else list(spider.start_urls)
         self.run_id = self.archive.start_run(spider.mode, utcnow(), source)
         self.crawler.stats.set_value("icesco/run_id", self.run_id)  # type: ignore[union-attr]
@@ -97,7 +107,8 @@ class ArchivePipeline:
         if isinstance(item, ListingItem):
             self.archive.put_listing(item, utcnow())
         elif isinstance(item, SnapshotItem):
-            self.writer.put(item.articles)
+            if not self.writer.put(item.articles):
+                self._stop()
         elif isinstance(item, ArticleItem):
             self.buffer.append(item)
             if len(self.buffer) >= LIVE_BATCH:
@@ -106,8 +117,16 @@ class ArchivePipeline:
 
     def flush(self) -> None:
         if self.buffer and self.writer is not None:
-            self.writer.put(self.buffer)
+            if not self.writer.put(self.buffer):
+                self._stop()
             self.buffer = []
+
+    def _stop(self) -> None:
+        """Storing failed (disk full, read-only…): stop the run; what was committed stays."""
+        spider = self.spider
+        if getattr(spider, "stop_reason", None):
+            return
+        spider.stop_reason = "storing failed"  # the spider stops yielding (CloseSpider)
 
     def close_spider(self) -> None:
         if self.archive is None or self.writer is None:
@@ -118,11 +137,16 @@ class ArchivePipeline:
         stats.pages_fetched = spider.pages
         stats.messages = list(spider.errors)
         if self.writer.error is not None:
-            stats.messages.append(f"storing failed, the rest of the run was not stored: {self.writer.error}")
+            stats.messages.append(
+                f"database {self.writer.database}: storing failed, the rest of the run was not stored: {self.writer.error}"
+            )
         stats.errors = len(stats.messages)
         nothing = spider.pages == 0 and (stats.errors > 0 or spider.mode == "live")
         status = "failed" if nothing or self.writer.error is not None else "ok"
-        self.archive.finish_run(self.run_id, utcnow(), stats, status)
+        try:
+            self.archive.finish_run(self.run_id, utcnow(), stats, status)
+        except Exception as exc:  # disk full: the run stays 'running', the next crawl marks it interrupted
+            log.error("database %s: cannot record the end of run %d: %s", spider.config.database, self.run_id, exc)
         log.info(
             "run %d %s: %d new, %d updated, %d unchanged, %d errors",
             self.run_id, status, stats.new, stats.updated, stats.unchanged, stats.errors,

@@ -26,7 +26,7 @@ def scrapy_settings(cfg: Config) -> dict[str, Any]:
         "BOT_NAME": "icesco-monitor",
         "USER_AGENT": c.agent(),
         "ROBOTSTXT_OBEY": c.obey_robots_txt,
-        "CONCURRENT_REQUESTS": 4,
+        "CONCURRENT_REQUESTS": 1,  # one site: one request at a time, also while a Retry-After wait runs
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
         "DOWNLOAD_DELAY": c.download_delay,
         "DOWNLOAD_DELAY_JITTER": 0.5,
@@ -48,6 +48,8 @@ def scrapy_settings(cfg: Config) -> dict[str, Any]:
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.middlewares.StrictRobotsTxtMiddleware": 100,
             "crawler.middlewares.AddressGuardMiddleware": 50,
+            "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            "crawler.middlewares.CheckedRedirectMiddleware": 600,
         },
         "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
         "ICESCO_ALLOW_ADDRESSES": _explicit_addresses(cfg),

@@ -7,6 +7,8 @@ import itertools
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -42,6 +45,54 @@ def _slot(url: str) -> str:
     """One download slot per site: icesco.org and www.icesco.org are one server, asked
     one request at a time."""
     return bare_host(urlsplit(url).hostname or "")
+
+
+def _page_text(response: Response) -> str:
+    """The page as text. With no charset declared (header or <meta>), UTF-8 if the bytes
+    are UTF-8, else windows-1252 (the web's default), never a guess."""
+    declared = getattr(response, "_declared_encoding", lambda: None)()
+    if declared or not hasattr(response, "text"):
+        return response.text
+    try:
+        return response.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return response.body.decode("windows-1252", errors="replace")
+
+
+_WHY = {
+    "DownloadCancelledError": "cancelled: larger than crawl.max_response_bytes",
+    "ResponseDataLossError": "the body was cut off before its Content-Length",
+    "ResponseNeverReceived": "no response (connection closed or reset)",
+}
+
+
+def _worker_init(parent: int) -> None:
+    """Parse workers die with the crawl, even a killed one: they ask Linux for SIGKILL
+    when the parent dies, and (where that is not delivered, as in some sandboxes) a
+    watchdog thread exits once the parent is gone."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+    def parent_alive() -> bool:
+        if os.getppid() != parent:
+            return False
+        try:
+            with open(f"/proc/{parent}/stat", "rb") as f:
+                return f.read().split(b") ", 1)[1][:1] not in (b"Z", b"X")
+        except (OSError, IndexError):
+            return False
+
+    def watch() -> None:
+        while parent_alive():
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _ctype(response: Response) -> str:
@@ -73,6 +124,7 @@ class IcescoSpider(scrapy.Spider):
         self.pages = 0
         self.archive: Archive | None = None
         self.requested: set[str] = set()  # article ids asked for in this run
+        self.stop_reason: str | None = None  # set when the run must stop (storing failed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> IcescoSpider:
@@ -139,6 +191,8 @@ class IcescoSpider(scrapy.Spider):
             return
         total = 0
         for n, (path, (items, problem)) in enumerate(zip(files, self._read_all(files), strict=True), 1):
+            if self.stop_reason:
+                return
             if problem is not None:
                 self.error(problem)
                 continue
@@ -156,7 +210,12 @@ class IcescoSpider(scrapy.Spider):
             yield from map(read_dump, files)
             return
         ahead: deque[Future[tuple[list[ArticleItem], str | None]]] = deque()
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        ) as pool:
             todo = iter(files)
             for path in itertools.islice(todo, PARSE_AHEAD):
                 ahead.append(pool.submit(read_dump, path))
@@ -195,6 +254,8 @@ class IcescoSpider(scrapy.Spider):
         )
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
+        if self.stop_reason:
+            raise CloseSpider(self.stop_reason)
         self.pages += 1
         page = response.meta["page"]
         key = canonical_url(response.url)
@@ -207,7 +268,7 @@ class IcescoSpider(scrapy.Spider):
                 self.archive.listing_read(key)
         else:
             try:
-                text = response.text
+                text = _page_text(response)
             except AttributeError:
                 self.error(f"{response.url}: not an HTML page ({_ctype(response)})")
                 return
@@ -255,9 +316,11 @@ class IcescoSpider(scrapy.Spider):
     # --- articles -----------------------------------------------------------------
 
     def parse_article(self, response: Response) -> Iterator[Any]:
+        if self.stop_reason:
+            raise CloseSpider(self.stop_reason)
         self.pages += 1
         try:
-            item = parse_article(response.text, response.url)
+            item = parse_article(_page_text(response), response.url)
         except AttributeError:
             self.error(f"{response.url}: not an HTML page ({_ctype(response)})")
             return
@@ -273,6 +336,8 @@ class IcescoSpider(scrapy.Spider):
     def failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         response = getattr(failure.value, "response", None)
+        # Named by the URL the crawl asked for, not the last hop of a redirect.
+        asked = (request.meta.get("redirect_urls") or [request.url])[0]
         if request.meta.get("listing") and response is not None and response.status in (404, 410):
             if request.meta.get("page", 1) > 1 and self.archive is not None:
                 self.archive.drop_listing(canonical_url(request.url))  # the site has fewer pages now
@@ -281,6 +346,8 @@ class IcescoSpider(scrapy.Spider):
             gone = response is not None and response.status in (404, 410)
             self.archive.article_fetch_failed(aid, give_up=gone)
         if response is not None:
-            self.error(f"{request.url}: HTTP {response.status}")
+            self.error(f"{asked}: HTTP {response.status}")
         else:
-            self.error(f"{request.url}: {failure.type.__name__}: {failure.getErrorMessage()}")
+            name = failure.type.__name__
+            why = failure.getErrorMessage().strip() or _WHY.get(name, "failed")
+            self.error(f"{asked}: {name}: {why}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -242,7 +243,10 @@ class Archive:
             if migrate:
                 migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
-            raise ArchiveError(f"database {self.path}: {exc}") from None
+            hint = ""
+            if not os.access(self.path.parent if str(self.path.parent) else Path("."), os.W_OK):
+                hint = " (its folder is not writable: read-only file system or permissions)"
+            raise ArchiveError(f"database {self.path}: {exc}{hint}") from None
         except OSError as exc:
             raise ArchiveError(f"database {self.path}: {exc}") from None
 
@@ -268,11 +272,18 @@ class Archive:
         )
         return int(cur.lastrowid or 0)
 
+    def close_interrupted_runs(self, now: dt.datetime) -> int:
+        """Runs left 'running' by a killed crawl (call only under the crawl lock)."""
+        cur = self.conn.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'", (iso(now),)
+        )
+        return cur.rowcount
+
     def replayed_sources(self) -> set[str]:
         """Dump files that a finished replay run has read (or failed to: a bad dump is not
         tried again by the service's replay mode)."""
         out: set[str] = set()
-        for (source,) in self.conn.execute("SELECT source FROM runs WHERE mode = 'replay' AND status != 'running'"):
+        for (source,) in self.conn.execute("SELECT source FROM runs WHERE mode = 'replay' AND status IN ('ok', 'failed')"):
             out.update(json.loads(source or "[]"))
         return out
 

@@ -14,7 +14,7 @@ import click
 
 from monitor.archive import Archive, ArchiveError
 from monitor.config import Config, ConfigError, load_config
-from monitor.locks import LockError, file_lock, lock_path
+from monitor.locks import LockError, LockFileError, file_lock, lock_path
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,8 @@ def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[s
             )
     except LockError as exc:
         _fail(f"{exc}; not starting a second one", 3)
+    except LockFileError as exc:
+        _fail(str(exc))
     with _open(cfg) as archive:
         run = archive.run(run_id) if run_id else None
         total = archive.count()
@@ -136,6 +138,9 @@ def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[s
         )
         for message in summary["messages"]:
             click.echo(f"  error: {message}")
+    if run["status"] == "running":  # the end of the run could not be recorded (disk full…)
+        click.echo("icesco-monitor: the run could not be recorded as finished; see the errors above", err=True)
+        sys.exit(1)
     if run["status"] == "failed":
         sys.exit(1)
 
@@ -266,6 +271,8 @@ def digest(cfg: Config, dry_run: bool, outbox: str | None, now_text: str | None,
             report = run_digests(cfg, archive, now, dry_run=dry_run, outbox=Path(outbox) if outbox else None)
     except LockError as exc:
         _fail(f"{exc}; not starting a second one", 3)
+    except LockFileError as exc:
+        _fail(str(exc))
         return
     result = {
         "subscribed": report.subscribed,
@@ -316,6 +323,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) ->
         service.run()
     except LockError as exc:
         _fail(f"{exc}; not starting a second one", 3)
+    except LockFileError as exc:
+        _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot serve on {host or cfg.service.host}:{cfg.service.port if port is None else port}: {exc.strerror}")
 

@@ -105,7 +105,7 @@ def metrics_text(m: dict[str, Any]) -> str:
         lines.append(f"# TYPE {name} {kind}")
         lines.extend(f"{name}{labels} {value:g}" for labels, value in values)
 
-    statuses = ("ok", "failed", "running")
+    statuses = ("ok", "failed", "interrupted", "running")
     metric("icesco_crawls_total", "counter", "Crawl runs by status.",
            [(f'{{status="{s}"}}', m["runs"].get(s, 0)) for s in statuses])
     metric("icesco_pages_fetched_total", "counter", "Pages fetched (or dumps read) by all crawls.", [("", m["pages"])])

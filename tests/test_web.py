@@ -85,6 +85,7 @@ def test_health_metrics_and_pages(server: tuple[str, Config]) -> None:
     assert {k: v for k, v in values.items() if k != "icesco_last_crawl_success_timestamp_seconds"} == {
         'icesco_crawls_total{status="ok"}': "1",
         'icesco_crawls_total{status="failed"}': "0",
+        'icesco_crawls_total{status="interrupted"}': "0",
         'icesco_crawls_total{status="running"}': "0",
         "icesco_pages_fetched_total": "1",
         "icesco_articles_new_total": "2",
