@@ -245,3 +245,31 @@ def test_a_subscriber_removed_and_added_again_gets_no_back_catalogue(tmp_path: P
     assert result["sent"] == 1
     (path,) = [Path(p) for p in result["written"]]
     assert "10 new articles" in path.read_text(encoding="utf-8")
+
+
+def test_smtp_secrets_never_reach_output_status_or_metrics(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    secret = "s3cret-Pa55word-do-not-print"
+    with SmtpSink(auth=("digest-bot", "the-right-password")) as sink:
+        cfg = smtp_config(tmp_path, sink)
+        subscribe(cfg)
+        crawl_json("--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), db=tmp_path / "archive.db", config=cfg)
+        env = dict(os.environ, PYTHONPATH=str(ROOT), ICESCO_SMTP_USERNAME="digest-bot", ICESCO_SMTP_PASSWORD=secret)
+        base = [sys.executable, "-m", "monitor.cli", "-v", "--config", str(cfg)]
+        proc = subprocess.run([*base, "digest", "--now", AFTER.isoformat()], capture_output=True, text=True, env=env)
+        assert proc.returncode == 1  # authentication refused: a permanent failure
+        assert "535" in proc.stdout and set(sink.auth_attempts) == {"digest-bot"} and sink.messages == []
+        status = subprocess.run([*base, "status", "--json"], capture_output=True, text=True, env=env)
+        from monitor.archive import Archive
+        from monitor.web import metrics_text
+
+        with Archive(tmp_path / "archive.db") as a:
+            metrics = metrics_text(a.metrics())
+        for text in (proc.stdout, proc.stderr, status.stdout, status.stderr, metrics):
+            assert secret not in text
+        assert 'icesco_digests_failed_total 1' in metrics
