@@ -77,7 +77,8 @@ def test_the_dump_parser_never_crashes(text: str) -> None:
 
 
 hostile = st.text(st.characters(blacklist_categories=()), max_size=80) | st.sampled_from(
-    ["<script>alert(1)</script>", "]]>", "\r\nBcc: evil@example.com", "\ud800", "\x00\x1b", "javascript:alert(1)"]
+    ["<script>alert(1)</script>", "]]>", "\r\nBcc: evil@example.com", "\ud800", "\x00\x1b", "javascript:alert(1)",
+     "data:text/html,<script>alert(1)</script>"]
 )
 
 
@@ -100,3 +101,5 @@ def test_feeds_stay_valid_and_mail_headers_intact(title: str, body: str, url: st
     assert msg.get_all("To") == ["reader@example.org"] and msg.get_all("Bcc") is None
     for _name, value in msg.items():
         assert "\n" not in value and "\r" not in value
+    html = msg.get_body(("html",)).get_content().lower()
+    assert 'href="javascript:' not in html and 'href="data:' not in html and "<script" not in html
