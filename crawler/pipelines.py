@@ -15,6 +15,7 @@ from monitor.archive import Archive, RunStats
 
 log = logging.getLogger(__name__)
 
+GROUP_COMMIT = 16  # snapshots per transaction at most, when they queue up faster than they are stored
 LIVE_BATCH = 50  # live articles per transaction (a crash loses at most these, refetched next run)
 
 
@@ -43,18 +44,33 @@ class _Writer(threading.Thread):
             self.error = exc
             log.error("database %s: cannot open for storing: %s; the run stops", self.database, exc)
         try:
-            while (batch := self.queue.get()) is not None:
+            done = False
+            while not done:
+                batch = self.queue.get()
+                if batch is None:
+                    break
+                group = [batch]  # group commit: what has queued up meanwhile goes along
+                while len(group) < GROUP_COMMIT:
+                    try:
+                        more = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        done = True
+                        break
+                    group.append(more)
                 if self.error is not None or archive is None:
                     continue  # drain: the run is failing, store nothing more
                 try:
-                    result = archive.store(batch, utcnow(), fetched=self.fetched)
+                    results = archive.store_snapshots(group, utcnow(), fetched=self.fetched)
                 except Exception as exc:  # disk full, read-only database…
                     self.error = exc
                     log.error("database %s: storing failed: %s; the run stops", self.database, exc)
                     continue
-                self.stats.new += len(result.new)
-                self.stats.updated += len(result.updated)
-                self.stats.unchanged += len(result.unchanged)
+                for result in results:
+                    self.stats.new += len(result.new)
+                    self.stats.updated += len(result.updated)
+                    self.stats.unchanged += len(result.unchanged)
         finally:
             if archive is not None:
                 archive.close()

@@ -175,7 +175,6 @@ def m003_pending_articles(db: Database) -> None:
     db.table("pending_articles").create(
         {"id": str, "url": str, "listed_at": str, "attempts": int}, pk="id", defaults={"attempts": 0}
     )
-    db.table("articles").create_index(["last_fetched_at"])
     db.table("articles").create_index(["updated_at"])
     # The order of feeds, pages and 'articles': newest first, without sorting the table.
     db.execute(f"CREATE INDEX articles_newest ON articles ({NEWEST}, first_seen_at, id)")
@@ -571,6 +570,14 @@ class Archive:
                     edits,
                 )
         return result
+
+    def store_snapshots(
+        self, snapshots: list[list[ArticleItem]], now: dt.datetime, *, fetched: bool = False
+    ) -> list[StoreResult]:
+        """Several snapshots in one transaction (group commit), each still stored on
+        its own, in order (an edit between two of them is a revision)."""
+        with self.db.atomic():
+            return [self.store(items, now, fetched=fetched) for items in snapshots]
 
     def put_listing(self, item: ListingItem, now: dt.datetime) -> None:
         self.db.table("listing_cache").upsert(

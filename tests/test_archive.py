@@ -150,3 +150,10 @@ def test_a_shorter_text_is_an_edit_unless_the_copy_may_be_cut(db: Path) -> None:
         # So is a changed last word, even in a cut copy.
         a.store([item(paras=["It’s the first paragraph.", "The second – and first."], partial=True)], T1)
         assert [r["changed_fields"] for r in a.revisions()] == ['["body"]', '["body"]']
+
+
+def test_snapshots_committed_together_are_still_stored_one_by_one(db: Path) -> None:
+    with Archive(db) as a:
+        results = a.store_snapshots([[item()], [item(paras=["It’s the first paragraph.", "Edited."])]], T0)
+        assert [counts(r) for r in results] == [(1, 0, 0), (0, 1, 0)]
+        assert [r["revision"] for r in a.revisions()] == [1]
