@@ -40,7 +40,7 @@ class DigestReport:
 def subscriber(cfg: SubscriberConfig) -> Subscriber:
     return Subscriber(
         address=cfg.address,
-        cadence=cfg.cadence if cfg.cadence in ("daily", "weekly") else "daily",
+        cadence=cfg.cadence if cfg.cadence != "immediate" else "daily",
         at=cfg.at,
         weekday=cfg.weekday,
         timezone=cfg.timezone,
@@ -55,10 +55,6 @@ def due_at(cfg: SubscriberConfig, now: dt.datetime) -> dt.datetime:
     """The latest scheduled time at or before now."""
     if cfg.cadence == "immediate":
         return now.astimezone(dt.UTC).replace(microsecond=0)
-    if cfg.cadence == "hourly":
-        minute = int(cfg.at.split(":")[1])
-        slot = now.astimezone(dt.UTC).replace(minute=minute, second=0, microsecond=0)
-        return slot if slot <= now else slot - dt.timedelta(hours=1)
     return previous_due(subscriber(cfg), now)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from feeds.render import FeedInfo, article_link, build_atom, build_rss, pub_date, write_atomic
+from feeds.render import FeedInfo, article_link, build_atom, build_rss, parse_time, updated_date, write_atomic
 from monitor.archive import Archive
 from monitor.config import Config
 
@@ -52,9 +52,7 @@ class Built:
 def newest_time(rows: list[dict[str, Any]]) -> dt.datetime:
     """When the feed's content last changed: the newest publication, edit or discovery
     (an article found today may carry an older date)."""
-    times = [pub_date(r) for r in rows]
-    for key in ("updated_at", "first_seen_at"):
-        times += [dt.datetime.fromisoformat(r[key]) for r in rows if r.get(key)]
+    times = [max(updated_date(r), parse_time(r["first_seen_at"])) for r in rows]
     return max(times, default=EPOCH)
 
 

@@ -34,3 +34,44 @@ def crawl_json(*args: str, db: Path, config: Path | None = None) -> dict[str, An
     proc = run_cli("crawl", "--json", *args, db=db, config=config)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --- a synthetic corpus of dumps, built from the bundled ones ---------------------------
+
+# The page furniture that opens every ICESCO listing capture (see monitor/demo/dumps/).
+DUMP_HEADER = (
+    "Disclaimer: You are using Google Translate. The ICESCO is not responsible for the accuracy"
+    " of the information in the translated language .\n\n"
+    "your opinion\n\n"
+    "User Feedback\n\n"
+    "Overall, how satisfied are you about the website?\n\n"
+    "    Extremely Dissatisfied Extremely Satisfied\n\n"
+)
+
+
+def synthetic_dump(sources: list[Any], first: int, per_file: int) -> str:
+    """One listing capture in the bundled dumps' format: header, then articles (title,
+    maybe subtitle, paragraphs), all indented 4 spaces; each article made unique."""
+    parts = [DUMP_HEADER]
+    for k in range(first, first + per_file):
+        src = sources[k % len(sources)]
+        paragraphs = [f"{src.paragraphs[0]} Copy {k}.", *src.paragraphs[1:]]
+        blocks = [f"{src.title} (copy {k})", *([src.subtitle] if src.subtitle else []), *paragraphs]
+        parts.append("".join(f"    {b}\n\n" for b in blocks))
+    return "".join(parts)
+
+
+def real_articles() -> list[Any]:
+    """The 50 articles of the bundled dumps, parsed."""
+    from crawler.dumps import read_dump
+
+    return [item for path in sorted(DUMPS.glob("*.txt")) for item in read_dump(path)[0]]
+
+
+def write_corpus(folder: Path, files: int, per_file: int) -> int:
+    """``files`` dumps of ``per_file`` unique articles each; returns their size in bytes."""
+    sources = real_articles()
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        (folder / f"{i:05d}.txt").write_text(synthetic_dump(sources, i * per_file, per_file), encoding="utf-8")
+    return sum(f.stat().st_size for f in folder.iterdir())

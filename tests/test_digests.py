@@ -698,3 +698,17 @@ def test_operator_templates_run_in_a_sandbox(tmp_path: Path) -> None:
     (tmp_path / "digest.txt.j2").write_text("{% for i in items %}* {{ i.title }}\n{% endfor %}", encoding="utf-8")
     msg = render_digest(Subscriber(address="reader@example.org"), [row()], NOW, settings, digest_key="k")
     assert msg.get_body(("plain",)).get_content() == f"* {row()['title']}\n"
+
+
+def test_due_times_of_the_configured_cadences() -> None:
+    from monitor.config import SubscriberConfig
+    from monitor.delivery import due_at
+
+    now = dt.datetime(2026, 11, 21, 10, 20, 30, 5, tzinfo=dt.UTC)
+    assert due_at(SubscriberConfig(address="a@example.org", cadence="hourly", at="07:15"), now) == now.replace(
+        minute=15, second=0, microsecond=0
+    )
+    assert due_at(SubscriberConfig(address="a@example.org", cadence="immediate"), now) == now.replace(microsecond=0)
+    assert due_at(SubscriberConfig(address="a@example.org", cadence="daily", at="07:00"), now) == now.replace(
+        hour=7, minute=0, second=0, microsecond=0
+    )

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 from fakesite import FakeSite, Hit, SiteArticle
-from helpers import DUMPS, ROOT
+from helpers import DUMPS, ROOT, write_corpus
 from smtpsink import SmtpSink
 
 from crawler.dumps import read_dump
@@ -195,14 +195,6 @@ def dump_rows(paths: list[Path]) -> dict[Key, Row]:
 
 # --- a corpus of dumps ------------------------------------------------------------------------
 
-DUMP_HEADER = (
-    "Disclaimer: You are using Google Translate. The ICESCO is not responsible for the accuracy"
-    " of the information in the translated language .\n\n"
-    "your opinion\n\n"
-    "User Feedback\n\n"
-    "Overall, how satisfied are you about the website?\n\n"
-    "    Extremely Dissatisfied Extremely Satisfied\n\n"
-)
 CORPUS_FILES, CORPUS_PER_FILE = 150, 10
 
 
@@ -222,15 +214,7 @@ class Corpus:
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     """150 listing dumps of 10 articles each, built from the bundled ones, every title unique."""
     folder = tmp_path_factory.mktemp("corpus")
-    sources = [item for path in sorted(DUMPS.glob("*.txt")) for item in read_dump(path)[0]]
-    for i in range(CORPUS_FILES):
-        parts = [DUMP_HEADER]
-        for k in range(i * CORPUS_PER_FILE, (i + 1) * CORPUS_PER_FILE):
-            src = sources[k % len(sources)]
-            paragraphs = [f"{src.paragraphs[0]} Copy {k}.", *src.paragraphs[1:]]
-            blocks = [f"{src.title} (fault copy {k})", *([src.subtitle] if src.subtitle else []), *paragraphs]
-            parts.append("".join(f"    {block}\n\n" for block in blocks))
-        (folder / f"{i:05d}.txt").write_text("".join(parts), encoding="utf-8")
+    write_corpus(folder, CORPUS_FILES, CORPUS_PER_FILE)
     files = sorted(folder.glob("*.txt"))
     expected = dump_rows(files)
     assert len(expected) == CORPUS_FILES * CORPUS_PER_FILE

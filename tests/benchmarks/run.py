@@ -52,6 +52,7 @@ for _p in (str(ROOT), str(TESTS)):
         sys.path.insert(0, _p)
 
 from fakesite import FakeSite, Hit, SiteArticle  # noqa: E402
+from helpers import real_articles, write_corpus  # noqa: E402
 
 from crawler.dumps import decode, load_meta, parse_dump  # noqa: E402
 from crawler.items import ArticleItem  # noqa: E402
@@ -60,17 +61,6 @@ from monitor.archive import Archive  # noqa: E402
 DUMPS = ROOT / "monitor" / "demo" / "dumps"
 OUT = ROOT / "bench-out"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-# The page furniture that opens every ICESCO listing capture (see monitor/demo/dumps/).
-DUMP_HEADER = (
-    "Disclaimer: You are using Google Translate. The ICESCO is not responsible for the accuracy"
-    " of the information in the translated language .\n\n"
-    "your opinion\n\n"
-    "User Feedback\n\n"
-    "Overall, how satisfied are you about the website?\n\n"
-    "    Extremely Dissatisfied Extremely Satisfied\n\n"
-)
-
 
 # --- running the command line --------------------------------------------------------
 
@@ -164,38 +154,6 @@ def write_config(folder: Path, db: Path, start_url: str, **crawl: Any) -> Path:
 
 
 # --- corpus ------------------------------------------------------------------------------
-
-
-def real_articles() -> list[ArticleItem]:
-    items: list[ArticleItem] = []
-    for path in sorted(DUMPS.glob("*.txt")):
-        items += parse_dump(decode(path.read_bytes(), str(path)), load_meta(path), where=str(path))
-    return items
-
-
-def synthetic_dump(sources: list[ArticleItem], first: int, per_file: int) -> str:
-    """One listing capture in the bundled dumps' format: header, then articles (title,
-    maybe subtitle, paragraphs), all indented 4 spaces; each article made unique."""
-    parts = [DUMP_HEADER]
-    for k in range(first, first + per_file):
-        src = sources[k % len(sources)]
-        paragraphs = list(src.paragraphs)
-        paragraphs[0] = f"{paragraphs[0]} Copy {k}."
-        blocks = [f"{src.title} (copy {k})"]
-        if src.subtitle:
-            blocks.append(src.subtitle)
-        blocks += paragraphs
-        parts.append("".join(f"    {b}\n\n" for b in blocks))
-    return "".join(parts)
-
-
-def write_corpus(folder: Path, files: int, per_file: int) -> int:
-    sources = real_articles()
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(files):
-        text = synthetic_dump(sources, i * per_file, per_file)
-        (folder / f"{i:05d}.txt").write_text(text, encoding="utf-8")
-    return sum(f.stat().st_size for f in folder.iterdir())
 
 
 # --- 1. replay throughput ------------------------------------------------------------------
