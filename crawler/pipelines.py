@@ -162,7 +162,19 @@ class ArchivePipeline:
         try:
             self.archive.finish_run(self.run_id, utcnow(), stats, status)
         except Exception as exc:  # disk full: the run stays 'running', the next crawl marks it interrupted
-            log.error("database %s: cannot record the end of run %d: %s", spider.config.database, self.run_id, exc)
+            message = f"database {spider.config.database}: cannot record the end of run {self.run_id}: {exc}"
+            log.error("%s", message)
+            stats.messages.append(message)
+            stats.errors = len(stats.messages)
+            status = "failed"
+        # What the run row says, also kept in memory for when it could not be written.
+        self.crawler.stats.set_value(  # type: ignore[union-attr]
+            "icesco/outcome",
+            {
+                "status": status, "new": stats.new, "updated": stats.updated, "unchanged": stats.unchanged,
+                "errors": stats.errors, "pages_fetched": stats.pages_fetched, "messages": list(stats.messages),
+            },
+        )
         log.info(
             "run %d %s: %d new, %d updated, %d unchanged, %d errors",
             self.run_id, status, stats.new, stats.updated, stats.unchanged, stats.errors,

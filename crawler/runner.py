@@ -84,8 +84,12 @@ def run_crawl(
     paths: list[str] | None = None,
     start_urls: list[str] | None = None,
     full: bool = False,
-) -> tuple[int, list[str]]:
-    """Run one crawl to its end; return the run id and the error messages."""
+) -> tuple[int, list[str], dict[str, Any]]:
+    """Run one crawl to its end.
+
+    Returns the run id, the spider's error messages, and the run's outcome as the pipeline
+    computed it (status, counts, messages): the caller's copy when the database could not record it.
+    """
     if start_urls:
         for url in start_urls:  # --start-url allows its own host
             cfg.crawl.hosts.append(bare_host(urlsplit(url).hostname or ""))
@@ -95,4 +99,4 @@ def run_crawl(
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     spider_errors = getattr(crawler.spider, "errors", [])
-    return int(stats.get("icesco/run_id", 0)), list(spider_errors)
+    return int(stats.get("icesco/run_id", 0)), list(spider_errors), dict(stats.get("icesco/outcome") or {})

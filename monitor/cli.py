@@ -97,7 +97,7 @@ def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[s
     started = time.monotonic()
     try:
         with file_lock(lock_path(cfg.database, "crawl"), f"a crawl of {cfg.database}"):
-            run_id, errors = run_crawl(
+            run_id, errors, outcome = run_crawl(
                 cfg,
                 mode="replay" if replay else "live",
                 paths=replay_paths,
@@ -128,6 +128,12 @@ def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[s
         "database": str(Path(cfg.database).resolve()),
         "messages": json.loads(run["messages"] or "[]"),
     }
+    unrecorded = run["status"] == "running"  # the end of the run could not be written (disk full…)
+    if unrecorded:
+        summary.update({k: v for k, v in outcome.items() if k in summary})
+        summary["status"] = "failed"
+        if not summary["messages"]:
+            summary["messages"] = errors or [f"database {cfg.database}: the end of run {run_id} could not be recorded"]
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
@@ -138,10 +144,10 @@ def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[s
         )
         for message in summary["messages"]:
             click.echo(f"  error: {message}")
-    if run["status"] == "running":  # the end of the run could not be recorded (disk full…)
+    if unrecorded:
         click.echo("icesco-monitor: the run could not be recorded as finished; see the errors above", err=True)
         sys.exit(1)
-    if run["status"] == "failed":
+    if summary["status"] == "failed":
         sys.exit(1)
 
 

@@ -1208,6 +1208,45 @@ def test_a_full_disk_stops_the_run_without_half_written_state(full_disk: FullDis
     assert out.after_final == out.expected
 
 
+def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: Path) -> None:
+    """CI found this one: the disk filled up just as the run ended, so the run row kept
+    'running' and the summary said nothing. The run's own outcome is reported instead."""
+    cfg = write_config(tmp_path)
+    db = tmp_path / "archive.db"
+    assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(
+            "CREATE TRIGGER full_disk BEFORE UPDATE OF status ON runs WHEN NEW.status <> 'running'"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    second = DUMPS / "001_5d01d3af697e6fda.txt"
+    proc = cli("crawl", "--replay", str(second), "--json", config=cfg)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    summary = last_json(proc)
+    run_id = summary["run"]
+    assert {k: summary[k] for k in ("status", "new", "updated", "unchanged", "errors", "articles_total")} == {
+        "status": "failed", "new": 10, "updated": 0, "unchanged": 0, "errors": 1, "articles_total": 20,
+    }
+    assert summary["messages"] == [
+        f"database {db}: cannot record the end of run {run_id}: database or disk is full"
+    ]
+    assert "could not be recorded as finished" in proc.stderr
+    expected = dump_rows([DUMP_000, second])
+    assert check_archive(db, expected, set(expected), "after an unrecorded end") == expected
+    # With room again, the next run marks the unfinished one and finds everything stored.
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("DROP TRIGGER full_disk")
+    again = cli("crawl", "--replay", str(second), "--json", config=cfg)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert {k: last_json(again)[k] for k in ("status", "new", "unchanged", "errors")} == {
+        "status": "ok", "new": 0, "unchanged": 10, "errors": 0,
+    }
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        statuses = conn.execute("SELECT id, status FROM runs ORDER BY id").fetchall()
+    assert [s for _, s in statuses] == ["ok", "interrupted", "ok"]
+
+
 def test_a_full_disk_is_reported_clearly(full_disk: FullDiskOutcome) -> None:
     out = full_disk
     messages = last_json(out.full)["messages"]
