@@ -225,6 +225,21 @@ def _extends(old_body: str, new_body: str) -> bool:
     return len(new) > len(old) and new.startswith(cut)
 
 
+def _storage_hint(path: Path) -> str:
+    """Why a database may be unusable, as far as its folder tells: SQLite's own message for
+    a full disk is sometimes just 'disk I/O error'."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not os.access(folder, os.W_OK):
+        return " (its folder is not writable: read-only file system or permissions)"
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return ""
+    if fs.f_bavail * fs.f_frsize < 64 * 1024:
+        return f" (its file system is full: {fs.f_bavail * fs.f_frsize // 1024} KiB free)"
+    return ""
+
+
 class Archive:
     """An open archive database. Use as a context manager or call close()."""
 
@@ -242,10 +257,7 @@ class Archive:
             if migrate:
                 migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
-            hint = ""
-            if not os.access(self.path.parent if str(self.path.parent) else Path("."), os.W_OK):
-                hint = " (its folder is not writable: read-only file system or permissions)"
-            raise ArchiveError(f"database {self.path}: {exc}{hint}") from None
+            raise ArchiveError(f"database {self.path}: {exc}{_storage_hint(self.path)}") from None
         except OSError as exc:
             raise ArchiveError(f"database {self.path}: {exc}") from None
 

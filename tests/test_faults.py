@@ -1208,6 +1208,47 @@ def test_a_full_disk_stops_the_run_without_half_written_state(full_disk: FullDis
     assert out.after_final == out.expected
 
 
+def test_every_command_on_a_completely_full_disk_says_so(tmp_path: Path) -> None:
+    """No byte left at all (SQLite then often says only 'disk I/O error')."""
+    with tmpfs(tmp_path / "mnt", "2M") as mnt:
+        db = mnt / "archive.db"
+        cfg = write_config(
+            tmp_path, database=str(db), digest={"outbox": str(tmp_path / "outbox")},
+            subscribers=[{"address": "reader@example.org", "cadence": "immediate"}],
+        )
+        assert cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg).returncode == 0
+        assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+        before = archive_rows(db)
+        filler = mnt / "filler"
+        with contextlib.suppress(OSError), open(filler, "wb", buffering=0) as out:
+            while True:
+                out.write(b"\0" * 4096)
+        reads = {"status": ["status"], "articles": ["articles"], "feed": ["feed", "--out", str(tmp_path / "feeds")]}
+        writes = {
+            "crawl": ["crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json"],
+            "digest": ["digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=1))],
+        }
+        outcome = {}
+        for name, args in {**reads, **writes}.items():
+            proc = cli(*args, config=cfg)
+            assert "Traceback" not in proc.stderr, (name, proc.stderr[-3000:])
+            if proc.returncode == 0 and name in reads:  # a kernel that lets SQLite read a full disk
+                outcome[name] = "ok"
+                continue
+            last = proc.stderr.strip().splitlines()[-1]
+            says_full = "file system is full" in last or "No space left on device" in last or "disk is full" in last
+            outcome[name] = "clear" if (proc.returncode, str(db) in last, says_full) == (1, True, True) else last
+        assert outcome == {"status": "clear", "articles": "clear", "feed": "clear", "crawl": "clear", "digest": "clear"} or (
+            {k: outcome[k] for k in writes} == {"crawl": "clear", "digest": "clear"}
+            and set(outcome.values()) <= {"ok", "clear"}
+        ), outcome
+        assert not (tmp_path / "outbox").exists() or list((tmp_path / "outbox").iterdir()) == []
+        filler.unlink()
+        assert archive_rows(db) == before
+        again = cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
+        assert (again.returncode, last_json(again)["new"]) == (0, 10), again.stderr[-3000:]
+
+
 def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: Path) -> None:
     """CI found this one: the disk filled up just as the run ended, so the run row kept
     'running' and the summary said nothing. The run's own outcome is reported instead."""
