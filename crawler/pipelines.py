@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+import sqlite3
 import threading
 from typing import Any
 
 from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem, ListingItem, SnapshotItem
-from monitor.archive import Archive, RunStats
+from monitor.archive import Archive, ArchiveError, RunStats
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +110,28 @@ class ArchivePipeline:
 
     def open_spider(self) -> None:
         spider = self.spider
-        self.archive = Archive(spider.config.database)
-        if interrupted := self.archive.close_interrupted_runs(utcnow()):
-            log.warning("%d earlier run(s) had been killed; marked interrupted", interrupted)
-        source = [str(p) for p in spider.paths] if spider.mode == "replay" else list(spider.start_urls)
-        self.run_id = self.archive.start_run(spider.mode, utcnow(), source)
+        try:
+            self.archive = Archive(spider.config.database)
+            if interrupted := self.archive.close_interrupted_runs(utcnow()):
+                log.warning("%d earlier run(s) had been killed; marked interrupted", interrupted)
+            source = [str(p) for p in spider.paths] if spider.mode == "replay" else list(spider.start_urls)
+            self.run_id = self.archive.start_run(spider.mode, utcnow(), source)
+        except (ArchiveError, sqlite3.Error) as exc:  # disk full, read-only…: nothing is fetched or read
+            message = str(exc) if isinstance(exc, ArchiveError) else f"database {spider.config.database}: {exc}"
+            log.error("cannot start the run: %s", message)
+            spider.errors.append(message)
+            spider.stop_reason = "the run could not be started"
+            if self.archive is not None:
+                self.archive.close()
+                self.archive = None
+            return
         self.crawler.stats.set_value("icesco/run_id", self.run_id)  # type: ignore[union-attr]
         self.writer = _Writer(spider.config.database, fetched=spider.mode == "live")
         self.writer.start()
 
     def process_item(self, item: Any) -> Any:
-        assert self.archive is not None and self.writer is not None
+        if self.archive is None or self.writer is None:  # the run could not be started
+            return item
         if isinstance(item, ListingItem):
             self.archive.put_listing(item, utcnow())
         elif isinstance(item, SnapshotItem):

@@ -151,6 +151,8 @@ class IcescoSpider(scrapy.Spider):
     # --- start --------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.stop_reason:  # the run could not even be recorded: fetch and read nothing
+            return
         if self.mode == "replay":
             for item in self._replay():
                 yield item

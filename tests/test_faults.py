@@ -1249,6 +1249,33 @@ def test_every_command_on_a_completely_full_disk_says_so(tmp_path: Path) -> None
         assert (again.returncode, last_json(again)["new"]) == (0, 10), again.stderr[-3000:]
 
 
+def test_a_run_that_cannot_be_recorded_at_its_start_fetches_and_stores_nothing(tmp_path: Path) -> None:
+    """The database opens but refuses the run's first row (as a full disk does): one clear
+    line, no traceback, not a request sent, nothing stored."""
+    with FakeSite(fault_site_articles(), per_page=5) as site:
+        settings = {"start_urls": [f"{site.base_url}/en/category/news/"], "hosts": ["127.0.0.1"], "download_delay": 0}
+        cfg = write_config(tmp_path, crawl=settings)
+        db = tmp_path / "archive.db"
+        assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+        before = archive_rows(db)
+        with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute(
+                "CREATE TRIGGER full_disk BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        replay = cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
+        live = cli("crawl", "--json", config=cfg)
+        hits = list(site.hits)
+    expected = f"icesco-monitor: the crawl did not start: database {db}: database or disk is full"
+    for proc in (replay, live):
+        assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr[-3000:]
+        assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+        assert proc.stderr.strip().splitlines()[-1] == expected
+    assert hits == []
+    assert archive_rows(db) == before
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT id, status FROM runs").fetchall() == [(1, "ok")]
+
+
 def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: Path) -> None:
     """CI found this one: the disk filled up just as the run ended, so the run row kept
     'running' and the summary said nothing. The run's own outcome is reported instead."""
