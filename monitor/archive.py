@@ -225,7 +225,7 @@ def _extends(old_body: str, new_body: str) -> bool:
     return len(new) > len(old) and new.startswith(cut)
 
 
-def _storage_hint(path: Path) -> str:
+def storage_hint(path: Path) -> str:
     """Why a database may be unusable, as far as its folder tells: SQLite's own message for
     a full disk is sometimes just 'disk I/O error'."""
     folder = path.parent if str(path.parent) else Path(".")
@@ -257,7 +257,7 @@ class Archive:
             if migrate:
                 migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
-            raise ArchiveError(f"database {self.path}: {exc}{_storage_hint(self.path)}") from None
+            raise ArchiveError(f"database {self.path}: {exc}{storage_hint(self.path)}") from None
         except OSError as exc:
             raise ArchiveError(f"database {self.path}: {exc}") from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import click
 
-from monitor.archive import Archive, ArchiveError
+from monitor.archive import Archive, ArchiveError, storage_hint
 from monitor.config import Config, ConfigError, load_config
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
 
@@ -46,7 +47,22 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group, with one last net: a database error in the middle of a command
+    (the disk filled up, the file went read-only) is one line naming the database."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except sqlite3.Error as exc:
+            cfg = ctx.obj if isinstance(ctx.obj, Config) else None
+            if cfg is None:
+                raise
+            log.debug("database error", exc_info=True)
+            _fail(f"database {cfg.database}: {exc}{storage_hint(Path(cfg.database))}")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.yaml if present).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), help="SQLite archive (overrides the config's 'database').")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv: debug).")

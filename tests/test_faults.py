@@ -1276,6 +1276,34 @@ def test_a_run_that_cannot_be_recorded_at_its_start_fetches_and_stores_nothing(t
         assert conn.execute("SELECT id, status FROM runs").fetchall() == [(1, "ok")]
 
 
+def test_a_digest_whose_ledger_cannot_be_written_fails_clearly_and_sends_later(tmp_path: Path) -> None:
+    """The database opens but refuses the delivery ledger's rows (as a full disk does): one
+    clear line naming the database, nothing delivered unrecorded; with room again, it arrives once."""
+    outbox = tmp_path / "outbox"
+    cfg = write_config(
+        tmp_path, digest={"outbox": str(outbox)}, subscribers=[{"address": "reader@example.org", "cadence": "immediate"}]
+    )
+    db = tmp_path / "archive.db"
+    assert cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg).returncode == 0
+    assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    refused = cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=1)), config=cfg)
+    assert (refused.returncode, refused.stdout, "Traceback" in refused.stderr) == (1, "", False), refused.stderr[-3000:]
+    assert refused.stderr.strip().splitlines()[-1] == f"icesco-monitor: database {db}: database or disk is full"
+    assert not outbox.exists() or list(outbox.iterdir()) == []
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("DROP TRIGGER full_disk")
+    sent = cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=2)), config=cfg)
+    assert sent.returncode == 0, sent.stderr[-3000:]
+    assert {k: last_json(sent)[k] for k in ("sent", "retrying", "failed", "messages")} == {
+        "sent": 1, "retrying": 0, "failed": 0, "messages": [],
+    }
+    assert len(list(outbox.iterdir())) == 1
+
+
 def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: Path) -> None:
     """CI found this one: the disk filled up just as the run ended, so the run row kept
     'running' and the summary said nothing. The run's own outcome is reported instead."""
