@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,16 +21,21 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.dumps import DumpError, expand_paths
-from monitor.archive import Archive
+from monitor.archive import Archive, ArchiveError
 from monitor.config import Config
 from monitor.delivery import run_digests
-from monitor.locks import LockError, file_lock, lock_path
+from monitor.locks import LockError, LockFileError, file_lock, lock_path
 from monitor.web import FeedCache, WebServer
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 5  # seconds a crawl subprocess gets to stop after SIGTERM
 
+
+
+def _named(exc: Exception, database: str) -> str:
+    """An error as one line that names the database (SQLite's own messages do not)."""
+    return f"database {database}: {exc}" if isinstance(exc, sqlite3.Error) else str(exc)
 
 class Service:
     def __init__(self, cfg: Config, config_path: str | None, host: str, port: int) -> None:
@@ -101,8 +107,11 @@ class Service:
                 summary.get("unchanged"), summary.get("errors"),
             )
         if summary.get("new") or summary.get("updated"):
-            with Archive(self.cfg.database) as archive:
-                self.feeds.refresh(archive)
+            try:
+                with Archive(self.cfg.database) as archive:
+                    self.feeds.refresh(archive)
+            except (ArchiveError, sqlite3.Error, OSError) as exc:  # the feeds served stay the last good ones
+                log.error("feeds not rebuilt: %s", _named(exc, self.cfg.database))
 
     def digest_job(self) -> None:
         if self.stopping.is_set():
@@ -113,6 +122,9 @@ class Service:
                     report = run_digests(self.cfg, archive, dt.datetime.now(dt.UTC))
         except LockError as exc:
             log.info("digests skipped: %s", exc)
+            return
+        except (ArchiveError, sqlite3.Error, LockFileError) as exc:
+            log.error("digest run failed, what was due stays due: %s", _named(exc, self.cfg.database))
             return
         except Exception:
             log.exception("digest run failed; what was due stays due")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import os
 import random
@@ -1301,6 +1302,42 @@ def test_a_digest_whose_ledger_cannot_be_written_fails_clearly_and_sends_later(t
     assert {k: last_json(sent)[k] for k in ("sent", "retrying", "failed", "messages")} == {
         "sent": 1, "retrying": 0, "failed": 0, "messages": [],
     }
+    assert len(list(outbox.iterdir())) == 1
+
+
+def test_the_service_jobs_survive_a_database_that_refuses_writes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In the service, a digest run that cannot write its ledger logs one line naming the
+    database and leaves everything due; the next tick, with room again, delivers it."""
+    from monitor.config import load_config
+    from monitor.service import Service
+
+    outbox = tmp_path / "outbox"
+    cfg_path = write_config(
+        tmp_path, digest={"outbox": str(outbox)}, subscribers=[{"address": "reader@example.org", "cadence": "immediate"}]
+    )
+    db = tmp_path / "archive.db"
+    assert cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg_path).returncode == 0
+    assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg_path).returncode == 0
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    service = Service(load_config(cfg_path), str(cfg_path), "127.0.0.1", 0)
+    with caplog.at_level(logging.INFO, logger="monitor"):
+        service.digest_job()
+    errors = [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert errors == [
+        ("ERROR", f"digest run failed, what was due stays due: database {db}: database or disk is full", None)
+    ]
+    assert not outbox.exists() or list(outbox.iterdir()) == []
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("DROP TRIGGER full_disk")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="monitor"):
+        service.digest_job()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert len(list(outbox.iterdir())) == 1
 
 
