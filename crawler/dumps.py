@@ -68,8 +68,8 @@ _TERMINAL_RE = re.compile(r"[.!?…\"”’»)\]؟۔]$")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 _ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
-_FR_WORDS = re.compile(r"\b(le|la|les|des|du|et|une|dans|pour|avec|sur|est)\b|\b[ld]’", re.I)
-_EN_WORDS = re.compile(r"\b(the|and|of|to|in|with|for|on|is|was)\b", re.I)
+_FR_WORDS = re.compile(r"\b(le|la|les|des|du|et|une|dans|pour|avec|sur|est)\b|\b[ld]’")  # on lower-cased text
+_EN_WORDS = re.compile(r"\b(the|and|of|to|in|with|for|on|is|was)\b")
 
 MAX_TITLE_CHARS = 220
 MAX_TITLE_WORDS = 35
@@ -89,9 +89,10 @@ class DumpMeta:
 def detect_lang(text: str) -> str:
     """en, fr or ar, from the script and the commonest words."""
     sample = text[:4000]
-    letters = len(_LETTER_RE.findall(sample)) or 1
-    if len(_ARABIC_RE.findall(sample)) / letters > 0.3:
+    arabic = len(_ARABIC_RE.findall(sample))
+    if arabic and arabic / (len(_LETTER_RE.findall(sample)) or 1) > 0.3:
         return "ar"
+    sample = sample.lower()
     return "fr" if len(_FR_WORDS.findall(sample)) > len(_EN_WORDS.findall(sample)) else "en"
 
 

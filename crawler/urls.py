@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -98,6 +99,7 @@ def is_article_url(url: str) -> bool:
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 
 
+@functools.lru_cache(maxsize=8192)
 def _strip_accent(c: str) -> str:
     """WordPress removes accents from Latin letters only (é -> e); Arabic keeps its hamza."""
     if ord(c) >= 0x0370:
@@ -114,7 +116,10 @@ def slugify(title: str) -> str:
     >>> slugify("ICESCO supports G20’s decisions to face Covid-19")
     'icesco-supports-g20s-decisions-to-face-covid-19'
     """
-    text = "".join(_strip_accent(c) for c in unicodedata.normalize("NFC", title.translate(_DASHES))).lower()
+    text = unicodedata.normalize("NFC", title.translate(_DASHES))
+    if not text.isascii():
+        text = "".join(map(_strip_accent, text))
+    text = text.lower()
     text = text.replace(".", "-").replace("/", "-")
     out = []
     for c in text:
