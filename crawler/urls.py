@@ -32,12 +32,23 @@ ARTICLE_PATH_RE = re.compile(
 )
 PAGE_PATH_RE = re.compile(r"/page/(?P<n>\d+)/?$")
 
-_SAFE_PATH = "/:@!$&'()*+,;=-._~%"
+_SAFE_PATH = "/:@!$&'()*+,;=-._~"
+_ESCAPE_RE = re.compile(r"(%[0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
 def _requote(part: str, safe: str) -> str:
-    """Decode then re-encode, so that percent-encoding case and needless escapes vanish."""
-    return quote(unquote(part), safe=safe)
+    """Normalise percent-encoding as RFC 3986 (6.2.2) says: escapes in upper case, escaped
+    unreserved characters decoded, other escapes kept (``%2F`` is not ``/``), and what must
+    be escaped escaped (a lone ``%`` becomes ``%25``). Idempotent."""
+    out = []
+    for piece in _ESCAPE_RE.split(part):
+        if _ESCAPE_RE.fullmatch(piece):
+            char = chr(int(piece[1:], 16))
+            out.append(char if char in _UNRESERVED else piece.upper())
+        elif piece:
+            out.append(quote(piece, safe=safe))
+    return "".join(out)
 
 
 def bare_host(host: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import feedparser
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crawler.dumps import DumpError, DumpMeta, parse_dump
@@ -15,7 +15,7 @@ from crawler.urls import article_id, canonical_url, slugify
 from feeds.render import FeedInfo, build_rss
 from monitor.digests import DigestSettings, Subscriber, render_digest
 
-QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+QUICK = settings(max_examples=max(150, settings().max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 hosts = st.sampled_from(["icesco.org", "www.icesco.org", "WWW.ICESCO.ORG", "127.0.0.1:8080"])
 segments = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20).filter(
@@ -26,16 +26,18 @@ queries = st.lists(st.tuples(st.sampled_from(["utm_source", "a", "b", "fbclid", 
 
 @QUICK
 @given(st.sampled_from(["http", "https"]), hosts, st.lists(segments, max_size=4), queries)
+@example("http", "icesco.org", ["%30"], [])  # found by hypothesis: a literal "%30" became "0"
 def test_canonical_url_is_idempotent(scheme: str, host: str, path: list[str], query: list[tuple[str, str]]) -> None:
-    from urllib.parse import quote, urlencode
+    from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
     url = f"{scheme}://{host}/" + "/".join(quote(p, safe="") for p in path)
     if query:
         url += "?" + urlencode(query)
     once = canonical_url(url)
     assert canonical_url(once) == once
-    assert "utm_source" not in once and "fbclid" not in once
-    assert "www." not in once.lower()
+    parts = urlsplit(once)
+    assert {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)} <= {"a", "b", "page"}
+    assert parts.hostname in ("icesco.org", "127.0.0.1")
 
 
 @QUICK

@@ -30,6 +30,20 @@ def test_percent_encoding_case_and_meaningful_query_are_kept_normalised() -> Non
     assert canonical_url("http://127.0.0.1:8080/en/x") == "http://127.0.0.1:8080/en/x/"
 
 
+def test_percent_encoding_is_normalised_as_rfc_3986_says() -> None:
+    """Hypothesis found '/%2530' (a literal '%30') canonicalised to '/%30/', then to '/0/'."""
+    cases = {
+        "http://icesco.org/%2530": "https://icesco.org/%2530/",  # a literal "%30" stays one
+        "http://icesco.org/%30": "https://icesco.org/0/",  # an escaped unreserved character is decoded
+        "https://icesco.org/a%2fb": "https://icesco.org/a%2Fb/",  # an escaped slash is not a slash
+        "https://icesco.org/100%": "https://icesco.org/100%25/",  # a lone % is escaped
+        "https://icesco.org/%e9t%C3%A9": "https://icesco.org/%E9t%C3%A9/",  # bytes that are not UTF-8 kept
+        "https://icesco.org/en/a b/": "https://icesco.org/en/a%20b/",
+    }
+    assert {url: canonical_url(url) for url in cases} == cases
+    assert {url: canonical_url(out) for url, out in cases.items()} == cases
+
+
 def test_article_urls_are_recognised() -> None:
     assert article_path_info("https://icesco.org/fr/2022/12/05/l-icesco-participe/") == {
         "lang": "fr", "date": "2022-12-05", "slug": "l-icesco-participe"
