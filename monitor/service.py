@@ -72,7 +72,11 @@ class Service:
         return cmd + ["--replay", str(todo[0])]
 
     def crawl_job(self) -> None:
-        cmd = self.crawl_command()
+        try:
+            cmd = self.crawl_command()
+        except (ArchiveError, sqlite3.Error) as exc:  # the demo's replay cursor is in the database
+            log.error("crawl not started: %s", _named(exc, self.cfg.database))
+            return
         if cmd is None or self.stopping.is_set():
             return
         log.info("crawl starting: %s", " ".join(cmd[3:]))

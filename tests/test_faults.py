@@ -1341,6 +1341,25 @@ def test_the_service_jobs_survive_a_database_that_refuses_writes(
     assert len(list(outbox.iterdir())) == 1
 
 
+def test_the_service_crawl_job_on_a_database_that_is_not_one_logs_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The replay service reads its cursor from the database: a file that is not a database
+    (overwritten, another program's) stops that tick with one line, no traceback, no crawl."""
+    from monitor.config import load_config
+    from monitor.service import Service
+
+    db = tmp_path / "archive.db"
+    db.write_bytes(b"this is not an SQLite database, just some text " * 100)
+    cfg_path = write_config(tmp_path, service={"mode": "replay"}, replay={"paths": [str(DUMP_000)]})
+    service = Service(load_config(cfg_path), str(cfg_path), "127.0.0.1", 0)
+    with caplog.at_level(logging.INFO, logger="monitor"):
+        service.crawl_job()
+    logged = [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert logged == [("ERROR", f"crawl not started: database {db}: file is not a database", None)]
+    assert db.read_bytes() == b"this is not an SQLite database, just some text " * 100
+
+
 def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: Path) -> None:
     """CI found this one: the disk filled up just as the run ended, so the run row kept
     'running' and the summary said nothing. The run's own outcome is reported instead."""
