@@ -1209,16 +1209,38 @@ def test_a_full_disk_stops_the_run_without_half_written_state(full_disk: FullDis
     assert out.after_final == out.expected
 
 
+@contextlib.contextmanager
+def refusing(db: Path, event: str) -> Iterator[None]:
+    """While the block runs, the database refuses ``event`` (for example ``INSERT ON runs``)
+    with SQLite's disk-full message, as a full disk would at that write."""
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(f"CREATE TRIGGER full_disk BEFORE {event} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    try:
+        yield
+    finally:
+        with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute("DROP TRIGGER full_disk")
+
+
+def subscribed_archive(folder: Path, **config: Any) -> Path:
+    """A config with one immediate subscriber (digests to ``folder/outbox``), recorded before
+    the first dump was replayed: the ten articles are due. Returns the config file."""
+    cfg = write_config(
+        folder,
+        digest={"outbox": str(folder / "outbox")},
+        subscribers=[{"address": "reader@example.org", "cadence": "immediate"}],
+        **config,
+    )
+    assert cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg).returncode == 0
+    assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+    return cfg
+
+
 def test_every_command_on_a_completely_full_disk_says_so(tmp_path: Path) -> None:
     """No byte left at all (SQLite then often says only 'disk I/O error')."""
     with tmpfs(tmp_path / "mnt", "2M") as mnt:
         db = mnt / "archive.db"
-        cfg = write_config(
-            tmp_path, database=str(db), digest={"outbox": str(tmp_path / "outbox")},
-            subscribers=[{"address": "reader@example.org", "cadence": "immediate"}],
-        )
-        assert cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg).returncode == 0
-        assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+        cfg = subscribed_archive(tmp_path, database=str(db))
         before = archive_rows(db)
         filler = mnt / "filler"
         with contextlib.suppress(OSError), open(filler, "wb", buffering=0) as out:
@@ -1259,12 +1281,9 @@ def test_a_run_that_cannot_be_recorded_at_its_start_fetches_and_stores_nothing(t
         db = tmp_path / "archive.db"
         assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
         before = archive_rows(db)
-        with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-            conn.execute(
-                "CREATE TRIGGER full_disk BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-            )
-        replay = cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
-        live = cli("crawl", "--json", config=cfg)
+        with refusing(db, "INSERT ON runs"):
+            replay = cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
+            live = cli("crawl", "--json", config=cfg)
         hits = list(site.hits)
     expected = f"icesco-monitor: the crawl did not start: database {db}: database or disk is full"
     for proc in (replay, live):
@@ -1280,23 +1299,13 @@ def test_a_run_that_cannot_be_recorded_at_its_start_fetches_and_stores_nothing(t
 def test_a_digest_whose_ledger_cannot_be_written_fails_clearly_and_sends_later(tmp_path: Path) -> None:
     """The database opens but refuses the delivery ledger's rows (as a full disk does): one
     clear line naming the database, nothing delivered unrecorded; with room again, it arrives once."""
-    outbox = tmp_path / "outbox"
-    cfg = write_config(
-        tmp_path, digest={"outbox": str(outbox)}, subscribers=[{"address": "reader@example.org", "cadence": "immediate"}]
-    )
-    db = tmp_path / "archive.db"
-    assert cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg).returncode == 0
-    assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
-    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute(
-            "CREATE TRIGGER full_disk BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
-    refused = cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=1)), config=cfg)
+    outbox, db = tmp_path / "outbox", tmp_path / "archive.db"
+    cfg = subscribed_archive(tmp_path)
+    with refusing(db, "INSERT ON deliveries"):
+        refused = cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=1)), config=cfg)
     assert (refused.returncode, refused.stdout, "Traceback" in refused.stderr) == (1, "", False), refused.stderr[-3000:]
     assert refused.stderr.strip().splitlines()[-1] == f"icesco-monitor: database {db}: database or disk is full"
     assert not outbox.exists() or list(outbox.iterdir()) == []
-    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute("DROP TRIGGER full_disk")
     sent = cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=2)), config=cfg)
     assert sent.returncode == 0, sent.stderr[-3000:]
     assert {k: last_json(sent)[k] for k in ("sent", "retrying", "failed", "messages")} == {
@@ -1313,27 +1322,16 @@ def test_the_service_jobs_survive_a_database_that_refuses_writes(
     from monitor.config import load_config
     from monitor.service import Service
 
-    outbox = tmp_path / "outbox"
-    cfg_path = write_config(
-        tmp_path, digest={"outbox": str(outbox)}, subscribers=[{"address": "reader@example.org", "cadence": "immediate"}]
-    )
-    db = tmp_path / "archive.db"
-    assert cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg_path).returncode == 0
-    assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg_path).returncode == 0
-    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute(
-            "CREATE TRIGGER full_disk BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
+    outbox, db = tmp_path / "outbox", tmp_path / "archive.db"
+    cfg_path = subscribed_archive(tmp_path)
     service = Service(load_config(cfg_path), str(cfg_path), "127.0.0.1", 0)
-    with caplog.at_level(logging.INFO, logger="monitor"):
+    with refusing(db, "INSERT ON deliveries"), caplog.at_level(logging.INFO, logger="monitor"):
         service.digest_job()
     errors = [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records if r.levelno >= logging.WARNING]
     assert errors == [
         ("ERROR", f"digest run failed, what was due stays due: database {db}: database or disk is full", None)
     ]
     assert not outbox.exists() or list(outbox.iterdir()) == []
-    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute("DROP TRIGGER full_disk")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="monitor"):
         service.digest_job()
@@ -1366,13 +1364,9 @@ def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: 
     cfg = write_config(tmp_path)
     db = tmp_path / "archive.db"
     assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
-    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute(
-            "CREATE TRIGGER full_disk BEFORE UPDATE OF status ON runs WHEN NEW.status <> 'running'"
-            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
     second = DUMPS / "001_5d01d3af697e6fda.txt"
-    proc = cli("crawl", "--replay", str(second), "--json", config=cfg)
+    with refusing(db, "UPDATE OF status ON runs WHEN NEW.status <> 'running'"):
+        proc = cli("crawl", "--replay", str(second), "--json", config=cfg)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     summary = last_json(proc)
@@ -1387,8 +1381,6 @@ def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: 
     expected = dump_rows([DUMP_000, second])
     assert check_archive(db, expected, set(expected), "after an unrecorded end") == expected
     # With room again, the next run marks the unfinished one and finds everything stored.
-    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute("DROP TRIGGER full_disk")
     again = cli("crawl", "--replay", str(second), "--json", config=cfg)
     assert again.returncode == 0, again.stderr[-3000:]
     assert {k: last_json(again)[k] for k in ("status", "new", "unchanged", "errors")} == {
