@@ -176,26 +176,25 @@ def parse_time(value: object) -> dt.datetime:
     return stamp.astimezone(dt.UTC)
 
 
+def _stored_time(row: Mapping[str, Any], key: str) -> dt.datetime | None:
+    """``row[key]`` as an aware UTC time, or None when it is missing or unusable."""
+    value = row.get(key)
+    if value:
+        try:
+            return parse_time(value)
+        except (TypeError, ValueError):
+            logger.debug("article %r: unusable %s %r, using the fallback", row.get("id"), key, value)
+    return None
+
+
 def pub_date(row: Mapping[str, Any]) -> dt.datetime:
     """When the article was published: ``published_at``, else when it was first seen."""
-    published = row.get("published_at")
-    if published:
-        try:
-            return parse_time(published)
-        except (TypeError, ValueError):
-            logger.debug("article %r: unusable published_at %r, using first_seen_at", row.get("id"), published)
-    return parse_time(row["first_seen_at"])
+    return _stored_time(row, "published_at") or parse_time(row["first_seen_at"])
 
 
 def updated_date(row: Mapping[str, Any]) -> dt.datetime:
     """When the article last changed: ``updated_at`` if set, else :func:`pub_date`."""
-    updated = row.get("updated_at")
-    if updated:
-        try:
-            return parse_time(updated)
-        except (TypeError, ValueError):
-            logger.debug("article %r: unusable updated_at %r, using pub_date", row.get("id"), updated)
-    return pub_date(row)
+    return _stored_time(row, "updated_at") or pub_date(row)
 
 
 def _check_feed_url(name: str, url: str) -> str:

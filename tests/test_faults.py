@@ -478,18 +478,17 @@ class Outcome:
     extra: dict[str, Any]
 
 
-class Listener:
-    """A TCP port on another loopback address that only counts the connections it gets."""
+class _Server:
+    """A TCP server on a loopback address that hands each connection to ``handle``."""
 
     def __init__(self, host: str) -> None:
-        try:
-            self.sock = socket.create_server((host, 0))
-        except OSError as exc:
-            pytest.skip(f"cannot listen on {host}: {exc}")
+        self.sock = socket.create_server((host, 0))
         self.port = self.sock.getsockname()[1]
-        self.accepted = 0
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
+
+    def handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
 
     def _loop(self) -> None:
         while True:
@@ -497,14 +496,28 @@ class Listener:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            self.accepted += 1
-            conn.close()
+            with conn:
+                self.handle(conn)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept()
         self.sock.close()
         self.thread.join(timeout=5)
+
+
+class Listener(_Server):
+    """A TCP port on another loopback address that only counts the connections it gets."""
+
+    def __init__(self, host: str) -> None:
+        self.accepted = 0
+        try:
+            super().__init__(host)
+        except OSError as exc:
+            pytest.skip(f"cannot listen on {host}: {exc}")
+
+    def handle(self, conn: socket.socket) -> None:
+        self.accepted += 1
 
 
 def url_of(site: FakeSite, a: SiteArticle) -> str:
@@ -825,30 +838,15 @@ ADDRESSES = ["ana@example.org", "bilal@example.org", "chen@example.org"]
 DUMP_000 = DUMPS / "000_84405bf65da9c262.txt"
 
 
-class Greeter:
+class Greeter(_Server):
     """An SMTP server on 127.0.0.1 that greets every connection with one reply and hangs up."""
 
     def __init__(self, reply: str) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
         self.reply = reply.encode() + b"\r\n"
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
+        super().__init__("127.0.0.1")
 
-    def _loop(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                conn.sendall(self.reply)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept()
-        self.sock.close()
-        self.thread.join(timeout=5)
+    def handle(self, conn: socket.socket) -> None:
+        conn.sendall(self.reply)
 
 
 def free_port() -> int:
