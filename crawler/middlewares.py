@@ -1,4 +1,5 @@
-"""Downloader middlewares: retries with backoff that honour ``Retry-After``; robots.txt per RFC 9309."""
+"""Downloader middlewares: retries with backoff that honour ``Retry-After``; the address guard;
+checked redirects. (robots.txt: :mod:`crawler.robots`.)"""
 
 from __future__ import annotations
 
@@ -14,11 +15,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from scrapy.utils.misc import build_from_crawler
-from twisted.internet.defer import Deferred
 
 from crawler.urls import canonical_url, host_allowed
 
@@ -103,39 +101,6 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if attempt < self.max_retry_times:
             await self._wait(self.base * (2**attempt), request)
         return self._retry(request, exception)
-
-
-DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
-
-
-class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
-    """robots.txt as RFC 9309 reads it: unreachable, 5xx or 429 means "disallow all"
-    (Scrapy's own middleware would crawl everything then); 4xx means "allow all"."""
-
-    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
-        if response.status >= 500 or response.status == 429:
-            self._report(f"{response.url}: HTTP {response.status}: robots.txt unavailable, so nothing is fetched from {netloc} (RFC 9309)")
-            response = response.replace(body=DISALLOW_ALL)
-        elif response.status >= 400:
-            response = response.replace(body=b"")
-        await super()._parse_robots(response, netloc, request)
-
-    def _report(self, message: str) -> None:
-        spider = self.crawler.spider
-        if spider is not None and hasattr(spider, "error"):
-            spider.error(message)
-        else:
-            log.error(message)
-
-    def _robots_error(self, exc: Exception, netloc: str) -> None:
-        self._report(
-            f"{netloc}: robots.txt unreachable ({type(exc).__name__}: {exc}), so nothing is fetched from it (RFC 9309)"
-        )
-        rp_dfd = self._parsers[netloc]
-        assert isinstance(rp_dfd, Deferred)
-        rp = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
-        self._parsers[netloc] = rp
-        rp_dfd.callback(rp)
 
 
 class AddressGuardMiddleware:

@@ -1,10 +1,12 @@
 """HTML pages of a WordPress news site into records (pure functions).
 
-We have never seen ICESCO's live markup, so the article reader takes what WordPress
-sites publish in standard ways (``<link rel=canonical>``, Open Graph and
-``article:*`` metadata, JSON-LD ``NewsArticle``/``BlogPosting``, ``<time datetime>``,
-``<article>``, ``.entry-title``, ``.entry-content``), in that order of trust, and falls
-back to trafilatura's main-text extractor.
+The reader takes what WordPress themes publish in standard ways, whatever the theme:
+article links are found by what they are (links to ``/xx/YYYY/MM/DD/slug/`` URLs in the
+page's main content or post list), titles from ``h1.entry-title`` (classic themes),
+``.wp-block-post-title`` (block themes), ``og:title`` or JSON-LD, dates from
+``<time datetime>`` with their offset, categories from ``rel~=category`` links and block
+themes' post-terms (``rel~=tag`` links to a category). The body goes through the one
+extraction of :mod:`crawler.extract`; trafilatura is the last resort.
 """
 
 from __future__ import annotations
@@ -12,16 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
-from crawler.dates import parse_date_line, parse_iso_datetime, to_iso
-from crawler.dumps import _BOILERPLATE_RE, _TAIL_RE, detect_lang
+from crawler.dates import parse_date_line, parse_iso_datetime
+from crawler.extract import FURNITURE, build_article, clean_title, html_paragraphs, node_text
 from crawler.items import ArticleItem
-from crawler.urls import PAGE_PATH_RE, article_path_info, canonical_url, host_allowed
+from crawler.urls import PAGE_PATH_RE, article_path_info, bare_host, canonical_url, host_allowed
 
 log = logging.getLogger(__name__)
 
@@ -30,26 +31,24 @@ class PageError(ValueError):
     """A page that holds no article (or no listing) we can read."""
 
 
-_WS = re.compile(r"\s+")
-_SITE_SUFFIX = re.compile(r"\s+[-–|]\s+(?:ICESCO|الإيسيسكو|ISESCO)[^-–|]*$", re.IGNORECASE)
 _ARTICLE_TYPES = {"NewsArticle", "BlogPosting", "Article", "ReportageNewsArticle"}
-_FURNITURE = (
-    "ancestor::aside or ancestor::footer or ancestor::header or ancestor::nav"
-    " or ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' widget ')]"
-    " or ancestor::*[contains(@class, 'sidebar')] or ancestor::*[contains(@class, 'share')]"
-    " or ancestor::*[contains(@class, 'related')]"
+# Where a theme puts the posts of a page, most specific first.
+_MAIN = (
+    ".wp-block-post-template", ".wp-block-query", "main", "#main", ".site-main", "[role=main]", "#content", ".content",
 )
-
-
-def _text(node: Selector) -> str:
-    return _WS.sub(" ", " ".join(node.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall())).strip()
+_TITLES = (
+    "h1.entry-title", "h1.wp-block-post-title", ".wp-block-post-title", "article .entry-title", ".entry-title",
+    "h1.post-title", ".post-title", "article h1",
+)
+_CONTAINERS = (".entry-content", ".wp-block-post-content", "article .post-content", ".post-content",
+               "[itemprop=articleBody]", "article", "main")
 
 
 def _first(sel: Selector, *queries: str) -> str:
     for q in queries:
-        value = sel.css(q).get() if not q.startswith("/") else sel.xpath(q).get()
+        value = sel.xpath(q).get() if q.startswith("/") else sel.css(q).get()
         if value and value.strip():
-            return _WS.sub(" ", value).strip()
+            return " ".join(value.split())
     return ""
 
 
@@ -58,7 +57,7 @@ def _json_ld(sel: Selector) -> dict[str, Any]:
     for raw in sel.xpath("//script[@type='application/ld+json']/text()").getall():
         try:
             data = json.loads(raw)
-        except (json.JSONDecodeError, ValueError):
+        except (json.JSONDecodeError, ValueError, RecursionError):
             continue
         stack: list[Any] = [data]
         while stack:
@@ -83,124 +82,152 @@ def _as_list(value: Any) -> list[str]:
     return []
 
 
-def _paragraphs(container: Selector) -> list[str]:
-    paras: list[str] = []
-    for node in container.xpath(f".//p[not({_FURNITURE})] | .//li[not({_FURNITURE})] | .//h2 | .//h3 | .//blockquote[not(.//p)]"):
-        text = _text(node)
-        if not text or _BOILERPLATE_RE.match(text) or _TAIL_RE.match(text):
-            continue
-        if paras and paras[-1] == text:
-            continue
-        paras.append(text)
-    return paras
-
-
 def _fallback_text(html: str) -> list[str]:
     import trafilatura  # imported here: only pages without standard markup need it
 
     text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
     if not text:
         return []
-    return [p for p in (_WS.sub(" ", ln).strip() for ln in text.split("\n")) if p]
+    return [p for p in (" ".join(ln.split()) for ln in text.split("\n")) if p]
 
 
-def parse_article(html: str, url: str) -> ArticleItem:
+def _canonical(sel: Selector, url: str, hosts: set[str]) -> str:
+    """The page's ``rel=canonical`` when it is on an allowed host and names the article
+    fetched (same language and slug); else the URL fetched."""
+    href = _first(sel, "link[rel=canonical]::attr(href)")
+    if not href:
+        return url
+    canon = urljoin(url, href)
+    info, fetched = article_path_info(canon), article_path_info(url)
+    if not host_allowed(canon, hosts) or info is None:
+        return url
+    if fetched is not None and (info["lang"], info["slug"]) != (fetched["lang"], fetched["slug"]):
+        log.warning("%s: its rel=canonical names another article (%s); ignored", url, canon)
+        return url
+    return canon
+
+
+def _title(sel: Selector, ld: dict[str, Any]) -> str:
+    for query in _TITLES:
+        nodes = sel.css(query)
+        if nodes and node_text(nodes[0]):
+            return clean_title(node_text(nodes[0]))
+    for raw in (_first(sel, "meta[property='og:title']::attr(content)"), str(ld.get("headline") or ""),
+                _first(sel, "main h1::text"), _first(sel, "title::text")):
+        if raw.strip():
+            return clean_title(raw)
+    return ""
+
+
+def _published(sel: Selector, ld: dict[str, Any], info: dict[str, str] | None) -> dt.datetime | dt.date | None:
+    for raw in (
+        _first(sel, "meta[property='article:published_time']::attr(content)"),
+        str(ld.get("datePublished") or ""),
+        _first(sel, "time.published::attr(datetime)", "time.entry-date::attr(datetime)",
+               ".wp-block-post-date time::attr(datetime)", "article time::attr(datetime)",
+               "main time::attr(datetime)"),
+    ):
+        value = parse_iso_datetime(raw) if raw else None
+        if value is not None:
+            return value
+    for line in sel.css(".entry-date, .posted-on, .post-date, article time, .date").xpath("string()").getall():
+        day = parse_date_line(line)
+        if day:
+            return day
+    return dt.date.fromisoformat(info["date"]) if info else None
+
+
+def _categories(sel: Selector, ld: dict[str, Any]) -> list[str]:
+    cats = sel.css("meta[property='article:section']::attr(content)").getall()
+    cats += _as_list(ld.get("articleSection"))
+    for a in sel.xpath(f"//a[@href][not({FURNITURE})]"):
+        rel = (a.attrib.get("rel") or "").split()
+        href = a.attrib.get("href", "")
+        if "category" in rel or ("tag" in rel and "/category/" in href):
+            cats.append(node_text(a))
+    cats += [node_text(a) for a in sel.css(".cat-links a:not([rel]), .taxonomy-category a:not([rel])")]
+    return cats
+
+
+def parse_article(html: str, url: str, hosts: set[str] | None = None) -> ArticleItem:
     """The article on an article page. Raises PageError if there is none."""
     sel = Selector(text=html)
+    hosts = hosts if hosts is not None else {bare_host(urlsplit(url).hostname or "")}
     ld = _json_ld(sel)
-    canon = _first(sel, "link[rel=canonical]::attr(href)")
-    canon = urljoin(url, canon) if canon else ""
-    if not (canon and article_path_info(canon)):
-        canon = url
-    info = article_path_info(canon) or article_path_info(url)
+    canon = _canonical(sel, url, hosts)
+    info = article_path_info(canon)
+    title = _title(sel, ld)
 
-    nodes = sel.css("article .entry-title, .entry-title, h1.post-title, article h1")
-    title = _text(nodes[0]) if nodes else ""
-    title = title or str(ld.get("headline") or "").strip()
-    if not title:
-        og = _first(sel, "meta[property='og:title']::attr(content)", "title::text")
-        title = _SITE_SUFFIX.sub("", og)
-    title = _WS.sub(" ", title).strip()
-
-    container = None
-    for query in (".entry-content", "article .post-content", "[itemprop=articleBody]", "article", "main"):
+    paragraphs: list[str] = []
+    for query in _CONTAINERS:
         found = sel.css(query)
         if found:
-            container = found[0]
+            paragraphs = html_paragraphs(found[0])
             break
-    paragraphs = _paragraphs(container) if container is not None else []
-    if paragraphs and paragraphs[0] == title:
-        paragraphs = paragraphs[1:]
     if not paragraphs and isinstance(ld.get("articleBody"), str):
         paragraphs = [p.strip() for p in ld["articleBody"].split("\n") if p.strip()]
     if not paragraphs:
         paragraphs = _fallback_text(html)
-        if paragraphs and paragraphs[0] == title:
-            paragraphs = paragraphs[1:]
     if not title:
-        raise PageError(f"{url}: no article title found (no .entry-title, og:title, JSON-LD headline or <h1>)")
-    if not paragraphs:
-        raise PageError(f"{url}: no article text found")
-
+        raise PageError(f"{url}: no article title found (no h1.entry-title, .wp-block-post-title, og:title,"
+                        " JSON-LD headline or <h1>): has the site's layout changed?")
     subtitle = _first(sel, "article .subtitle::text", ".entry-subtitle::text", "article header h2::text") or None
-
-    published: dt.datetime | dt.date | None = None
-    for raw in (
-        _first(sel, "meta[property='article:published_time']::attr(content)"),
-        str(ld.get("datePublished") or ""),
-        _first(sel, "article time::attr(datetime)", "time.entry-date::attr(datetime)"),
-    ):
-        published = parse_iso_datetime(raw) if raw else None
-        if published is not None:
-            break
-    if published is None:
-        for line in sel.css(".entry-date, .posted-on, .post-date, article time, .date").xpath("string()").getall():
-            published = parse_date_line(line)
-            if published:
-                break
-    if published is None and info:
-        published = dt.date.fromisoformat(info["date"])
-    modified = parse_iso_datetime(
-        _first(sel, "meta[property='article:modified_time']::attr(content)") or str(ld.get("dateModified") or "")
-    )
-
-    categories = sel.css("meta[property='article:section']::attr(content)").getall()
-    categories += _as_list(ld.get("articleSection"))
-    categories += [_text(a) for a in sel.css("a[rel~=category], .cat-links a")]
-    cats = sorted({c.strip() for c in categories if c and c.strip()})
-
     html_lang = (_first(sel, "/html/@lang") or "")[:2].lower()
-    lang = (info or {}).get("lang") or html_lang or detect_lang(" ".join(paragraphs))
-    return ArticleItem(
+    item = build_article(
         title=title,
-        subtitle=subtitle if subtitle != title else None,
         paragraphs=paragraphs,
-        lang=lang,
-        slug=(info or {}).get("slug", ""),
-        url=canonical_url(canon),
-        published_at=to_iso(published),
-        modified_at=to_iso(modified),
-        categories=cats,
+        url=canon,
+        published=_published(sel, ld, info),
+        modified=parse_iso_datetime(
+            _first(sel, "meta[property='article:modified_time']::attr(content)", "time.updated::attr(datetime)")
+            or str(ld.get("dateModified") or "")
+        ),
+        categories=_categories(sel, ld),
+        subtitle=subtitle,
+        lang=html_lang,
         source=url,
     )
+    if not item.paragraphs:
+        raise PageError(f"{url}: no article text found (no .entry-content, .wp-block-post-content or <article>):"
+                        " has the site's layout changed?")
+    return item
 
 
-def parse_listing(html: str, url: str, hosts: set[str]) -> tuple[list[str], str | None]:
-    """Article links (canonical, page order, no repeats) and the next page's URL."""
-    sel = Selector(text=html)
+def _post_links(sel: Selector, url: str, hosts: set[str]) -> list[str]:
     links: list[str] = []
     seen: set[str] = set()
-    for href in sel.xpath(f"//a[@href and not({_FURNITURE})]/@href").getall():
-        absolute = urljoin(url, href.strip())
+    for href in sel.xpath(f".//a[@href][not({FURNITURE})]/@href").getall():
+        absolute = urljoin(url, href.strip()).split("#")[0]
         if not host_allowed(absolute, hosts) or not article_path_info(absolute):
             continue
         canon = canonical_url(absolute)
         if canon not in seen:
             seen.add(canon)
-            links.append(absolute.split("#")[0])
-    nxt = _first(sel, "link[rel=next]::attr(href)", "a[rel=next]::attr(href)", "a.next::attr(href)", ".nav-previous a::attr(href)")
+            links.append(absolute)
+    return links
+
+
+def parse_listing(html: str, url: str, hosts: set[str]) -> tuple[list[str], str | None]:
+    """Article links (page order, no repeats) and the next page's URL.
+
+    Links are taken by what they are: links to article URLs on an allowed host, in the
+    page's main content or post list when the theme marks one, never in menus, sidebars,
+    widgets or the site's header and footer."""
+    sel = Selector(text=html)
+    links: list[str] = []
+    for query in _MAIN:
+        for container in sel.css(query):
+            links = _post_links(container, url, hosts)
+            if links:
+                break
+        if links:
+            break
+    if not links:
+        links = _post_links(sel, url, hosts)
+    nxt = _first(sel, "link[rel=next]::attr(href)", "a[rel=next]::attr(href)", "a.next::attr(href)",
+                 ".nav-previous a::attr(href)", ".wp-block-query-pagination-next::attr(href)")
     if not nxt:
-        m = PAGE_PATH_RE.search(url)
+        m = PAGE_PATH_RE.search(urlsplit(url).path)
         want = (int(m["n"]) if m else 1) + 1
         for href in sel.xpath("//a/@href").getall():
             m2 = PAGE_PATH_RE.search(href.split("?")[0])
@@ -208,6 +235,6 @@ def parse_listing(html: str, url: str, hosts: set[str]) -> tuple[list[str], str 
                 nxt = href
                 break
     next_url = urljoin(url, nxt) if nxt else None
-    if next_url and not host_allowed(next_url, hosts):
+    if next_url and (not host_allowed(next_url, hosts) or canonical_url(next_url) == canonical_url(url)):
         next_url = None
     return links, next_url

@@ -156,6 +156,17 @@ class ArchivePipeline:
             return
         spider.stop_reason = "storing failed"  # the spider stops yielding (CloseSpider)
 
+    def _save_sources(self, spider: Any) -> None:
+        """REST cursors and feed validators move only once what they cover is stored."""
+        assert self.archive is not None
+        for key, values in spider.source_updates.items():
+            values = {k: v for k, v in values.items() if k != "cursor_from"}
+            if values:
+                try:
+                    self.archive.save_source(key, **values)
+                except Exception as exc:  # disk full: the next run asks for the same changes again
+                    spider.errors.append(f"database {spider.config.database}: cannot record where {key} was read up to: {exc}")
+
     def close_spider(self) -> None:
         if self.archive is None or self.writer is None:
             return
@@ -168,11 +179,21 @@ class ArchivePipeline:
             stats.messages.append(
                 f"database {self.writer.database}: storing failed, the rest of the run was not stored: {self.writer.error}"
             )
+        alarms = list(getattr(spider, "alarms", []))
+        if spider.mode == "live" and self.writer.error is None:
+            for start in spider.start_urls:
+                if start not in spider.readable and spider.pages:
+                    message = f"{start}: this start URL yielded nothing readable"
+                    alarms.append(message)
+                    stats.messages.append(message)
+            self._save_sources(spider)
         stats.errors = len(stats.messages)
         nothing = spider.pages == 0 and (stats.errors > 0 or spider.mode == "live")
-        status = "failed" if nothing or self.writer.error is not None else "ok"
+        status = "failed" if nothing or self.writer.error is not None else "degraded" if alarms else "ok"
         try:
             self.archive.finish_run(self.run_id, utcnow(), stats, status)
+            if alarms:
+                self.archive.record_alarms(self.run_id, alarms)
         except Exception as exc:  # disk full: the run stays 'running', the next crawl marks it interrupted
             message = f"database {spider.config.database}: cannot record the end of run {self.run_id}: {exc}"
             log.error("%s", message)
@@ -185,6 +206,9 @@ class ArchivePipeline:
             {
                 "status": status, "new": stats.new, "updated": stats.updated, "unchanged": stats.unchanged,
                 "errors": stats.errors, "pages_fetched": stats.pages_fetched, "messages": list(stats.messages),
+                "alarms": alarms,
+                "unreadable": [s for s in spider.start_urls if s not in getattr(spider, "readable", set())]
+                if spider.mode == "live" else [],
             },
         )
         log.info(

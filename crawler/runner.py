@@ -26,6 +26,7 @@ def scrapy_settings(cfg: Config) -> dict[str, Any]:
         "BOT_NAME": "icesco-monitor",
         "USER_AGENT": c.agent(),
         "ROBOTSTXT_OBEY": c.obey_robots_txt,
+        "ROBOTSTXT_CACHE_HOURS": c.robots_cache_hours,
         "CONCURRENT_REQUESTS": 1,  # one site: one request at a time, also while a Retry-After wait runs
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
         "DOWNLOAD_DELAY": c.download_delay,
@@ -46,7 +47,7 @@ def scrapy_settings(cfg: Config) -> dict[str, Any]:
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.middlewares.BackoffRetryMiddleware": 550,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-            "crawler.middlewares.StrictRobotsTxtMiddleware": 100,
+            "crawler.robots.CachedRobotsTxtMiddleware": 100,
             "crawler.middlewares.AddressGuardMiddleware": 50,
             "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
             "crawler.middlewares.CheckedRedirectMiddleware": 600,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import itertools
 import logging
 import multiprocessing
@@ -26,6 +27,16 @@ from crawler.dumps import DumpError, expand_paths, read_dump
 from crawler.items import ArticleItem, ListingItem, SnapshotItem
 from crawler.pages import PageError, parse_article, parse_listing
 from crawler.urls import article_id, article_path_info, bare_host, canonical_url
+from crawler.wordpress import (
+    Discovery,
+    SourceError,
+    categories_query,
+    discover,
+    parse_categories,
+    parse_feed,
+    parse_posts,
+    posts_query,
+)
 from monitor.archive import Archive
 from monitor.config import Config
 
@@ -125,6 +136,10 @@ class IcescoSpider(scrapy.Spider):
         self.archive: Archive | None = None
         self.requested: set[str] = set()  # article ids asked for in this run
         self.stop_reason: str | None = None  # set when the run must stop (storing failed)
+        self.alarms: list[str] = []  # what could not be read: the layout or a source changed
+        self.readable: set[str] = set()  # start URLs that gave something readable this run
+        self.source_updates: dict[str, dict[str, Any]] = {}  # saved once the run's articles are stored
+        self.revisits_done = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> IcescoSpider:
@@ -140,6 +155,15 @@ class IcescoSpider(scrapy.Spider):
     def _closed(self) -> None:
         if self.archive is not None:
             self.archive.close()
+
+    def robots_store(self) -> Archive | None:
+        return self.archive
+
+    def alarm(self, message: str) -> None:
+        """Something that should be readable was not: a listing with no article links, an
+        article with no title or body, a REST or feed answer that cannot be read."""
+        self.alarms.append(message)
+        self.error(message)
 
     def error(self, message: str) -> None:
         """A failure that stops one page or dump, never the run."""
@@ -158,10 +182,28 @@ class IcescoSpider(scrapy.Spider):
                 yield item
             return
         self.archive = Archive(self.config.database)
+        now = utcnow()
+        recheck = dt.timedelta(hours=self.config.crawl.source_recheck_hours)
+        wanted = self.config.crawl.source
+        html_mode = False
         for url in self.start_urls:
-            # A start URL with no listing state yet is backfilled backfill_pages deep.
-            backfill = self.archive.get_listing(canonical_url(url)) is None
-            yield self._listing_request(url, page=1, backfill=backfill)
+            key = canonical_url(url)
+            src = self.archive.source(key) or {}
+            checked = src.get("checked_at")
+            stale = (
+                self.full or not src.get("mode") or not checked
+                or now - dt.datetime.fromisoformat(checked) >= recheck
+                or (wanted != "auto" and src.get("mode") != wanted)
+            )
+            if stale:
+                yield self._listing_request(url, page=1, backfill=self._backfill(key), start=url, discover=True)
+            elif src["mode"] == "rest":
+                yield self._rest_request(url, src)
+            elif src["mode"] == "feed":
+                yield self._feed_request(url, src)
+            else:
+                html_mode = True
+                yield self._listing_request(url, page=1, backfill=self._backfill(key), start=url)
         for url, page in self.archive.pending_listings():  # left over by a failed run
             log.info("%s: listing page %d was not read last time, asking again", url, page)
             yield self._listing_request(url, page=page, backfill=False)
@@ -169,6 +211,21 @@ class IcescoSpider(scrapy.Spider):
             if url and aid not in self.requested:
                 self.requested.add(aid)
                 yield self._article_request(url, aid)
+        if html_mode:
+            for request in self._revisits():
+                yield request
+
+    def _backfill(self, key: str) -> bool:
+        """A start URL with no listing state yet is backfilled backfill_pages deep."""
+        assert self.archive is not None
+        return self.archive.get_listing(key) is None
+
+    def _revisits(self) -> Iterator[scrapy.Request]:
+        """Known young articles whose page is due to be fetched again (edits come early);
+        for sources that cannot say what changed (HTML listings, a feed that changed)."""
+        if self.revisits_done or self.archive is None:
+            return
+        self.revisits_done = True
         now = utcnow()
         due = self.archive.due_for_revisit(
             now - dt.timedelta(hours=self.config.crawl.revisit_after_hours),
@@ -177,12 +234,12 @@ class IcescoSpider(scrapy.Spider):
         for url in due:
             yield self._article_request(url, None, revisit=True)
 
-    def _article_request(self, url: str, aid: str | None, revisit: bool = False) -> scrapy.Request:
+    def _article_request(self, url: str, aid: str | None, revisit: bool = False, start: str | None = None) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=self.parse_article,
             errback=self.failed,
-            meta={"article_id": aid, "revisit": revisit, "download_slot": _slot(url)},
+            meta={"article_id": aid, "revisit": revisit, "download_slot": _slot(url), "start": start},
         )
 
     def _replay(self) -> Iterator[SnapshotItem]:
@@ -229,14 +286,17 @@ class IcescoSpider(scrapy.Spider):
 
     # --- listings -----------------------------------------------------------------
 
-    def _listing_request(self, url: str, page: int, backfill: bool) -> scrapy.Request:
+    def _listing_request(
+        self, url: str, page: int, backfill: bool, start: str | None = None, discover: bool = False,
+        no_rest: bool = False,
+    ) -> scrapy.Request:
         headers = {}
         assert self.archive is not None
         key = canonical_url(url)
         cached = self.archive.get_listing(key)
         if page > 1 and (cached is None or cached["status"] != "pending"):
             self.archive.mark_listing_pending(key, page)
-        if cached:
+        if cached and not discover:  # discovery needs the page itself, not a 304
             if cached["etag"]:
                 headers["If-None-Match"] = cached["etag"]
             if cached["last_modified"]:
@@ -246,12 +306,16 @@ class IcescoSpider(scrapy.Spider):
             headers=headers,
             callback=self.parse_listing,
             errback=self.failed,
+            dont_filter=discover,
             meta={
                 "page": page,
                 "backfill": backfill,
                 "handle_httpstatus_list": [304],
                 "listing": True,
                 "download_slot": _slot(url),
+                "start": start,
+                "discover": discover,
+                "no_rest": no_rest,
             },
         )
 
@@ -259,24 +323,49 @@ class IcescoSpider(scrapy.Spider):
         if self.stop_reason:
             raise CloseSpider(self.stop_reason)
         self.pages += 1
-        page = response.meta["page"]
-        key = canonical_url(response.url)
+        meta = response.meta
+        start = meta.get("start")
         assert self.archive is not None
-        backfill = bool(response.meta.get("backfill"))
         if response.status == 304:
-            cached = self.archive.get_listing(key) or {"links": [], "next_url": None, "status": "ok"}
-            links, next_url = cached["links"], cached.get("next_url")
+            cached = self.archive.get_listing(canonical_url(response.url)) or {"links": [], "next_url": None, "status": "ok"}
             if cached["status"] != "ok":
-                self.archive.listing_read(key)
-        else:
-            try:
-                text = _page_text(response)
-            except AttributeError:
-                self.error(f"{response.url}: not an HTML page ({_ctype(response)})")
-                return
-            links, next_url = parse_listing(text, response.url, self.hosts)
-            if not links:
-                self.error(f"{response.url}: listing page with no article links")
+                self.archive.listing_read(canonical_url(response.url))
+            if start:
+                self.readable.add(start)
+            yield from self._handle_listing(response.url, meta, cached["links"], cached.get("next_url"), None)
+            return
+        try:
+            text = _page_text(response)
+        except AttributeError:
+            self.error(f"{response.url}: not an HTML page ({_ctype(response)})")
+            return
+        links, next_url = parse_listing(text, response.url, self.hosts)
+        validators = (
+            (response.headers.get("ETag") or b"").decode("latin-1") or None,
+            (response.headers.get("Last-Modified") or b"").decode("latin-1") or None,
+        )
+        listing = {"url": response.url, "links": links, "next_url": next_url, "validators": validators}
+        if meta.get("discover") and start:
+            found = discover(text, response.url, (response.headers.get("Link") or b"").decode("latin-1"), self.hosts)
+            yield from self._choose_source(start, found, listing, no_rest=bool(meta.get("no_rest")))
+            return
+        yield from self._handle_listing(response.url, meta, links, next_url, validators)
+
+    def _handle_listing(
+        self, url: str, meta: dict[str, Any], links: list[str], next_url: str | None,
+        validators: tuple[str | None, str | None] | None,
+    ) -> Iterator[Any]:
+        """The article links of a listing page: unknown ones fetched, then the next page
+        while it may hold something new."""
+        assert self.archive is not None
+        page, start = meta["page"], meta.get("start")
+        key = canonical_url(url)
+        if validators is not None:
+            if links and start:
+                self.readable.add(start)
+            elif not links:
+                self.alarm(f"{url}: listing page with no article links: has the site's layout changed?")
+        backfill = bool(meta.get("backfill"))
         ids = {}
         for link in links:
             info = article_path_info(link)
@@ -289,16 +378,10 @@ class IcescoSpider(scrapy.Spider):
         self.archive.add_pending_articles([(ids[link], link) for link in fresh])
         for link in fresh:
             self.requested.add(ids[link])
-            yield self._article_request(link, ids[link])
-        if response.status != 304:
-            yield ListingItem(
-                url=key,
-                links=links,
-                page=page,
-                next_url=next_url,
-                etag=(response.headers.get("ETag") or b"").decode("latin-1") or None,
-                last_modified=(response.headers.get("Last-Modified") or b"").decode("latin-1") or None,
-            )
+            yield self._article_request(link, ids[link], start=start)
+        if validators is not None:
+            yield ListingItem(url=key, links=links, page=page, next_url=next_url, etag=validators[0],
+                              last_modified=validators[1])
         # Listings are newest first: once the last article of a page is known, so is
         # everything after it. (A page whose articles are all known stops it too.)
         boundary = not ids or list(ids.values())[-1] in known
@@ -307,13 +390,250 @@ class IcescoSpider(scrapy.Spider):
         )
         log.info(
             "listing page %d (%s): %d articles, %d to fetch%s",
-            page, "unchanged" if response.status == 304 else "fetched", len(ids), len(needed),
+            page, "unchanged" if validators is None else "fetched", len(ids), len(needed),
             f", {len(self.requested)} so far" if page > 1 else "",
         )
         if go_on and next_url:
-            yield self._listing_request(next_url, page + 1, backfill)
+            yield self._listing_request(next_url, page + 1, backfill, start=start)
         elif next_url:
-            log.info("%s: page %d holds nothing new, pagination stops", response.url, page)
+            log.info("%s: page %d holds nothing new, pagination stops", url, page)
+
+    # --- choosing a source ------------------------------------------------------------
+
+    def _choose_source(self, start: str, found: Discovery, listing: dict[str, Any], no_rest: bool) -> Iterator[Any]:
+        """REST API if the listing names one (and the config allows it), else the
+        category feed, else the HTML listings."""
+        assert self.archive is not None
+        key = canonical_url(start)
+        wanted = self.config.crawl.source
+        self.archive.save_source(
+            key, checked_at=iso_now(), api_root=found.api_root, category_id=found.category_id, feed_url=found.feed_url,
+        )
+        if wanted in ("auto", "rest") and found.posts_url and not no_rest:
+            yield self._categories_request(start, found, listing)
+            return
+        why = None
+        if wanted in ("auto", "rest") and not no_rest and not found.posts_url:
+            why = "the listing names no REST API for its category"
+        yield from self._fallback(start, listing, why, rest_tried=not no_rest and wanted in ("auto", "rest"))
+
+    def _fallback(self, start: str, listing: dict[str, Any] | None, why: str | None, rest_tried: bool = True) -> Iterator[Any]:
+        """The next source down: the feed, else HTML. With no listing page in hand (the
+        source failed in a steady-state poll), the listing is read again to re-choose."""
+        assert self.archive is not None
+        key = canonical_url(start)
+        if listing is None:
+            self.archive.save_source(key, checked_at=None, last_error=why)
+            yield self._listing_request(start, page=1, backfill=False, start=start, discover=True, no_rest=rest_tried)
+            return
+        src = self.archive.source(key) or {}
+        wanted = self.config.crawl.source
+        if wanted in ("auto", "feed") and src.get("feed_url"):
+            self.archive.save_source(key, mode="feed", last_error=why)
+            yield self._feed_request(start, src, listing)
+            return
+        if why is None and wanted in ("auto", "feed"):
+            why = "the listing names no feed for its category"
+        self.archive.save_source(key, mode="html", last_error=why)
+        yield from self._revisits()
+        yield from self._handle_listing(listing["url"], {"page": 1, "start": start, "backfill": self._backfill(key)},
+                                        listing["links"], listing["next_url"], listing["validators"])
+
+    # --- the REST API ---------------------------------------------------------------
+
+    def _categories_request(self, start: str, found: Discovery, listing: dict[str, Any]) -> scrapy.Request:
+        assert found.api_root
+        return scrapy.Request(
+            categories_query(found.api_root),
+            headers={"Accept": "application/json"},
+            callback=self.parse_categories,
+            errback=self.rest_failed,
+            meta={"start": start, "listing": False, "fallback": listing, "download_slot": _slot(found.api_root)},
+            dont_filter=True,
+        )
+
+    def parse_categories(self, response: Response) -> Iterator[Any]:
+        self.pages += 1
+        start, listing = response.meta["start"], response.meta["fallback"]
+        assert self.archive is not None
+        key = canonical_url(start)
+        try:
+            categories = parse_categories(self._json_text(response), response.url)
+        except _SwitchedOff as exc:
+            yield from self._fallback(start, listing, str(exc))
+            return
+        except SourceError as exc:
+            self.alarm(str(exc))
+            yield from self._fallback(start, listing, str(exc))
+            return
+        self.archive.save_source(key, categories=categories)
+        src = self.archive.source(key) or {}
+        yield self._rest_request(start, src, listing=listing)
+
+    def _rest_request(self, start: str, src: dict[str, Any], page: int = 1, listing: dict[str, Any] | None = None) -> scrapy.Request:
+        cursor = (self.source_updates.get(canonical_url(start)) or {}).get("cursor_from", src.get("cursor"))
+        per_page = 100 if cursor or self.full else min(100, self.config.crawl.backfill_pages * 10)
+        url = posts_query(src["api_root"] + "wp/v2/posts", src["category_id"], modified_after=cursor, page=page,
+                          per_page=per_page)
+        return scrapy.Request(
+            url,
+            headers={"Accept": "application/json"},
+            callback=self.parse_rest,
+            errback=self.rest_failed,
+            dont_filter=True,
+            meta={"start": start, "page": page, "cursor": cursor, "fallback": listing, "listing": False,
+                  "download_slot": _slot(url), "source": src},
+        )
+
+    def _json_text(self, response: Response) -> str:
+        ctype = _ctype(response).lower()
+        if "json" not in ctype:
+            raise _SwitchedOff(f"{response.url}: the REST API answered {ctype}, not JSON (switched off?)")
+        return response.body.decode("utf-8", errors="replace")
+
+    def parse_rest(self, response: Response) -> Iterator[Any]:
+        if self.stop_reason:
+            raise CloseSpider(self.stop_reason)
+        self.pages += 1
+        meta = response.meta
+        start, src, listing = meta["start"], meta["source"], meta.get("fallback")
+        assert self.archive is not None
+        key = canonical_url(start)
+        try:
+            items, newest = parse_posts(self._json_text(response), response.url, self.hosts, src.get("categories") or {})
+        except _SwitchedOff as exc:
+            yield from self._fallback(start, listing, str(exc))
+            return
+        except SourceError as exc:
+            self.alarm(str(exc))
+            yield from self._fallback(start, listing, str(exc))
+            return
+        self.readable.add(start)
+        if meta["page"] == 1:
+            self.archive.save_source(key, mode="rest", last_error=None)
+        for item in items:
+            self.requested.add(item.id)
+            item.snapshot = "live"
+            yield item
+        self._advance_cursor(key, newest, response)
+        pages = _int_header(response, "X-WP-TotalPages")
+        if meta["page"] < pages and (meta["cursor"] or self.full):
+            yield self._rest_request(start, src, meta["page"] + 1)
+        if listing and meta["page"] == 1:  # scheduled posts and the like: listed, but not changed since the cursor
+            yield from self._missing_from_listing(start, listing["links"])
+
+    def _advance_cursor(self, key: str, newest: str | None, response: Response) -> None:
+        """The REST cursor moves to the newest change stored, but never closer than 2 s to
+        the server's clock (a post saved in the same second may not be in this answer);
+        saved only once the run's articles are stored."""
+        if newest is None:
+            return
+        cursor = dt.datetime.fromisoformat(newest.replace("Z", "+00:00"))
+        date = response.headers.get("Date")
+        if date:
+            try:
+                server = email.utils.parsedate_to_datetime(date.decode("latin-1"))
+                cursor = min(cursor, server - dt.timedelta(seconds=2))
+            except (TypeError, ValueError):
+                pass
+        update = self.source_updates.setdefault(key, {})
+        old = update.get("cursor") or response.meta.get("cursor")
+        value = cursor.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if old is None or value > old:
+            update["cursor"] = value
+
+    def _missing_from_listing(self, start: str, links: list[str]) -> Iterator[scrapy.Request]:
+        assert self.archive is not None
+        ids = {link: article_id(i["lang"], i["slug"]) for link in links if (i := article_path_info(link))}
+        known = self.archive.article_state(ids.values())
+        for link, aid in ids.items():
+            if aid not in known and aid not in self.requested:
+                self.requested.add(aid)
+                self.archive.add_pending_articles([(aid, link)])
+                yield self._article_request(link, aid, start=start)
+
+    def rest_failed(self, failure: Failure) -> Iterator[Any]:
+        """The REST API refused (401, 403, 404… a security plugin) or failed: the next
+        source down. A network failure is an error of this run, not a reason to switch."""
+        request = failure.request  # type: ignore[attr-defined]
+        response = getattr(failure.value, "response", None)
+        start, listing = request.meta["start"], request.meta.get("fallback")
+        if response is None:
+            self.failed(failure)
+            if listing is not None:
+                yield from self._fallback(start, listing, None)
+            return
+        self.pages += 1
+        why = f"{request.url}: HTTP {response.status}: the REST API is not usable"
+        log.warning("%s; reading %s another way", why, start)
+        yield from self._fallback(start, listing, why)
+
+    # --- the category feed ----------------------------------------------------------
+
+    def _feed_request(self, start: str, src: dict[str, Any], listing: dict[str, Any] | None = None) -> scrapy.Request:
+        headers = {}
+        if src.get("feed_etag"):
+            headers["If-None-Match"] = src["feed_etag"]
+        if src.get("feed_last_modified"):
+            headers["If-Modified-Since"] = src["feed_last_modified"]
+        url = src["feed_url"]
+        return scrapy.Request(
+            url,
+            headers=headers,
+            callback=self.parse_feed,
+            errback=self.feed_failed,
+            dont_filter=True,
+            meta={"start": start, "fallback": listing, "listing": False, "handle_httpstatus_list": [304],
+                  "download_slot": _slot(url)},
+        )
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        if self.stop_reason:
+            raise CloseSpider(self.stop_reason)
+        self.pages += 1
+        start, listing = response.meta["start"], response.meta.get("fallback")
+        key = canonical_url(start)
+        assert self.archive is not None
+        if response.status == 304:
+            self.readable.add(start)
+            return
+        try:
+            items = parse_feed(response.body.decode("utf-8", errors="replace"), response.url, self.hosts)
+        except SourceError as exc:
+            self.alarm(str(exc))
+            self.archive.save_source(key, mode="html", checked_at=None, last_error=str(exc))
+            if listing is None:
+                yield self._listing_request(start, page=1, backfill=False, start=start)
+            else:
+                yield from self._handle_listing(listing["url"], {"page": 1, "start": start, "backfill": self._backfill(key)},
+                                                listing["links"], listing["next_url"], listing["validators"])
+            return
+        self.readable.add(start)
+        for item in items:
+            if item.id in self.requested:
+                continue
+            self.requested.add(item.id)
+            item.snapshot = "live"
+            yield item
+        self.source_updates.setdefault(key, {}).update(
+            feed_etag=(response.headers.get("ETag") or b"").decode("latin-1") or None,
+            feed_last_modified=(response.headers.get("Last-Modified") or b"").decode("latin-1") or None,
+        )
+        if listing is not None:  # the first poll: the listings backfill what the feed does not hold
+            yield from self._handle_listing(listing["url"], {"page": 1, "start": start, "backfill": self._backfill(key)},
+                                            listing["links"], listing["next_url"], listing["validators"])
+        yield from self._revisits()  # the feed changed: something may have been edited
+
+    def feed_failed(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        start, listing = request.meta["start"], request.meta.get("fallback")
+        self.failed(failure)
+        assert self.archive is not None
+        key = canonical_url(start)
+        if listing is not None:
+            self.archive.save_source(key, mode="html")
+            yield from self._handle_listing(listing["url"], {"page": 1, "start": start, "backfill": self._backfill(key)},
+                                            listing["links"], listing["next_url"], listing["validators"])
 
     # --- articles -----------------------------------------------------------------
 
@@ -322,14 +642,16 @@ class IcescoSpider(scrapy.Spider):
             raise CloseSpider(self.stop_reason)
         self.pages += 1
         try:
-            item = parse_article(_page_text(response), response.url)
+            text = _page_text(response)
         except AttributeError:
             self.error(f"{response.url}: not an HTML page ({_ctype(response)})")
             return
+        try:
+            item = parse_article(text, response.url, self.hosts)
         except PageError as exc:
-            self.error(str(exc))
+            self.alarm(str(exc))
             return
-        if not item.slug:
+        if not article_path_info(item.url or ""):
             self.error(f"{response.url}: not an article URL (/lang/YYYY/MM/DD/slug/)")
             return
         item.snapshot = "live"
@@ -343,6 +665,9 @@ class IcescoSpider(scrapy.Spider):
         if request.meta.get("listing") and response is not None and response.status in (404, 410):
             if request.meta.get("page", 1) > 1 and self.archive is not None:
                 self.archive.drop_listing(canonical_url(request.url))  # the site has fewer pages now
+                if response.status == 404:  # past the end: the site has fewer pages than it said
+                    log.info("%s: past the last listing page (HTTP 404)", asked)
+                    return
         aid = request.meta.get("article_id")
         if aid and self.archive is not None:
             gone = response is not None and response.status in (404, 410)
@@ -353,3 +678,18 @@ class IcescoSpider(scrapy.Spider):
             name = failure.type.__name__
             why = failure.getErrorMessage().strip() or _WHY.get(name, "failed")
             self.error(f"{asked}: {name}: {why}")
+
+
+class _SwitchedOff(SourceError):
+    """A REST answer that is not JSON at all (a security plugin's HTML page)."""
+
+
+def _int_header(response: Response, name: str) -> int:
+    try:
+        return int((response.headers.get(name) or b"1").decode("latin-1"))
+    except ValueError:
+        return 1
+
+
+def iso_now() -> str:
+    return utcnow().isoformat(timespec="seconds")

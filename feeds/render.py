@@ -17,6 +17,7 @@ import os
 import re
 import tempfile
 import uuid
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,6 +186,22 @@ def _stored_time(row: Mapping[str, Any], key: str) -> dt.datetime | None:
         except (TypeError, ValueError):
             logger.debug("article %r: unusable %s %r, using the fallback", row.get("id"), key, value)
     return None
+
+
+def local_date(value: object, timezone: str) -> str:
+    """The date a stored time falls on in the site's time zone (``YYYY-MM-DD``): a post
+    published at 00:30 in Rabat is dated that day, not the day before (UTC). A stored
+    date stays as it is; an unreadable value gives ""."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    text = value.strip()
+    if len(text) == 10:
+        return text
+    try:
+        when = parse_time(text)
+        return when.astimezone(zoneinfo.ZoneInfo(timezone)).date().isoformat()
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return text[:10]
 
 
 def pub_date(row: Mapping[str, Any]) -> dt.datetime:

@@ -187,6 +187,32 @@ def m004_fts_merging(db: Database) -> None:
     # cuts the indexing work by a tenth (a crisis merge still bounds the segment count).
     db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 16)")
 
+
+@migrations()
+def m005_sources(db: Database) -> None:
+    # How each start URL is read (rest, feed or html), what was discovered, and the REST
+    # cursor (the newest modified_gmt stored) or the feed's validators.
+    db.table("sources").create(
+        {
+            "start_url": str,
+            "mode": str,
+            "api_root": str,
+            "category_id": int,
+            "categories": str,  # JSON {id: name} of the site's categories (REST)
+            "feed_url": str,
+            "feed_etag": str,
+            "feed_last_modified": str,
+            "cursor": str,
+            "checked_at": str,  # when the listing was last read to choose the source
+            "last_error": str,  # why a better source was not used
+        },
+        pk="start_url",
+    )
+    # robots.txt per host, kept up to 24 hours (RFC 9309 allows it).
+    db.table("robots").create({"host": str, "status": int, "body": bytes, "fetched_at": str}, pk="host")
+    # Layout alarms of a run: what could not be read, and why (JSON list).
+    db.table("runs").add_column("alarms", str)
+
 MAX_FETCH_ATTEMPTS = 10  # a listed article that fails this often is given up (and reported)
 
 
@@ -330,7 +356,11 @@ class Archive:
         ).fetchall()
         deliveries = dict(self.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall())
         last_ok = self.last_good_crawl()
+        (alarms,) = self.conn.execute(
+            "SELECT COALESCE(sum(json_array_length(alarms)), 0) FROM runs WHERE alarms IS NOT NULL"
+        ).fetchone()
         return {
+            "alarms": int(alarms),
             "runs": {r[0]: r[1] for r in runs},
             "pages": sum(r[2] for r in runs),
             "new": sum(r[3] for r in runs),
@@ -453,6 +483,37 @@ class Archive:
                 run_id,
             ),
         )
+
+    def record_alarms(self, run_id: int, alarms: list[str]) -> None:
+        self.conn.execute("UPDATE runs SET alarms = ? WHERE id = ?", (json.dumps(alarms[:50], ensure_ascii=False), run_id))
+
+    # --- sources and robots.txt -------------------------------------------------------
+
+    def source(self, start_url: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM sources WHERE start_url = ?", [start_url]))
+        if not rows:
+            return None
+        row = rows[0]
+        row["categories"] = {int(k): v for k, v in json.loads(row["categories"] or "{}").items()}
+        return row
+
+    def sources(self) -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in row.items() if k != "categories"}
+            for row in self.db.query("SELECT * FROM sources ORDER BY start_url")
+        ]
+
+    def save_source(self, start_url: str, **values: Any) -> None:
+        if "categories" in values and isinstance(values["categories"], dict):
+            values["categories"] = json.dumps({str(k): v for k, v in values["categories"].items()}, ensure_ascii=False)
+        self.db.table("sources").upsert({"start_url": start_url, **values}, pk="start_url")
+
+    def robots(self, host: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM robots WHERE host = ?", [host]))
+        return rows[0] if rows else None
+
+    def save_robots(self, host: str, status: int, body: bytes, now: dt.datetime) -> None:
+        self.db.table("robots").upsert({"host": host, "status": status, "body": body, "fetched_at": iso(now)}, pk="host")
 
     def run(self, run_id: int) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from feeds.render import local_date
 from monitor.archive import Archive, ArchiveError, storage_hint
 from monitor.config import Config, ConfigError, load_config
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
@@ -143,6 +144,8 @@ def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[s
         "seconds": round(time.monotonic() - started, 2),
         "database": str(Path(cfg.database).resolve()),
         "messages": json.loads(run["messages"] or "[]"),
+        "alarms": json.loads(run.get("alarms") or "[]"),
+        "sources": _sources_summary(cfg),
     }
     unrecorded = run["status"] == "running"  # the end of the run could not be written (disk full…)
     if unrecorded:
@@ -160,11 +163,21 @@ def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[s
         )
         for message in summary["messages"]:
             click.echo(f"  error: {message}")
+        if summary["alarms"]:
+            click.echo(f"  DEGRADED: {len(summary['alarms'])} thing(s) could not be read (see above):"
+                       " has the site's layout changed?")
     if unrecorded:
         click.echo("icesco-monitor: the run could not be recorded as finished; see the errors above", err=True)
         sys.exit(1)
-    if summary["status"] == "failed":
-        sys.exit(1)
+    if summary["status"] == "failed" or outcome.get("unreadable"):
+        sys.exit(1)  # a start URL that yielded nothing readable must never look like "no news today"
+
+
+def _sources_summary(cfg: Config) -> list[dict[str, Any]]:
+    with _open(cfg) as archive:
+        return [
+            {k: s[k] for k in ("start_url", "mode", "checked_at", "cursor", "last_error")} for s in archive.sources()
+        ]
 
 
 def _parse_since(value: str | None) -> str | None:
@@ -195,7 +208,7 @@ def articles(cfg: Config, search: str | None, since: str | None, limit: int, as_
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
-            date = (row["published_at"] or "no date")[:10]
+            date = local_date(row["published_at"], cfg.site.timezone) or "no date"
             rev = f"  (rev {row['revision']})" if row["revision"] else ""
             click.echo(f"{date}  {row['id']}  {row['title']}{rev}")
             if row["url"]:
@@ -222,6 +235,10 @@ def status(cfg: Config, as_json: bool) -> None:
                 for d in archive.deliveries("failed")[-10:]
             ],
             "subscribers": [s.address for s in cfg.subscribers],
+            "sources": [
+                {k: s[k] for k in ("start_url", "mode", "checked_at", "cursor", "last_error")} for s in archive.sources()
+            ],
+            "alarms": json.loads((archive.last_finished_crawl() or {}).get("alarms") or "[]"),
         }
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False))
@@ -236,6 +253,13 @@ def status(cfg: Config, as_json: bool) -> None:
         )
     if not info["runs"]:
         click.echo("  (none yet: run 'icesco-monitor crawl')")
+    if info["sources"]:
+        click.echo("sources:")
+    for src in info["sources"]:
+        why = f" ({src['last_error']})" if src["last_error"] else ""
+        click.echo(f"  {src['start_url']}: {src['mode'] or 'not chosen yet'}, chosen {src['checked_at'] or '-'}{why}")
+    for alarm in info["alarms"]:
+        click.echo(f"  ALARM (last crawl): {alarm}")
     digests = info["digests"]
     click.echo(
         f"digests:   {digests.get('sent', 0)} sent, {digests.get('retry', 0) + digests.get('sending', 0)} waiting,"

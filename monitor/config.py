@@ -32,9 +32,23 @@ class ConfigError(ValueError):
     """A configuration value is missing, of the wrong type or out of range."""
 
 
+# ICESCO's English news, French front-page news and Arabic news categories (Arabic paths
+# percent-encoded as WordPress writes them).
+ICESCO_START_URLS = (
+    "https://icesco.org/en/category/news/",
+    "https://icesco.org/fr/category/a-la-une/",
+    "https://icesco.org/ar/category/%d8%a7%d9%84%d9%85%d8%b3%d8%aa%d8%ac%d8%af%d8%a7%d8%aa/",
+)
+
+
+@dataclass
+class SiteConfig:
+    timezone: str = "Africa/Casablanca"  # dates are shown in the site's local time
+
+
 @dataclass
 class CrawlConfig:
-    start_urls: list[str] = field(default_factory=lambda: ["https://icesco.org/en/category/news/"])
+    start_urls: list[str] = field(default_factory=lambda: list(ICESCO_START_URLS))
     # Hosts the crawler may fetch from (www. is implied); --start-url adds its own.
     hosts: list[str] = field(default_factory=lambda: ["icesco.org"])
     backfill_pages: int = 5  # listing pages a first run walks (--full: all)
@@ -50,6 +64,10 @@ class CrawlConfig:
     obey_robots_txt: bool = True
     # Internal addresses (private, loopback, link-local) that may be crawled: IPs or networks.
     allow_addresses: list[str] = field(default_factory=list)
+    # How a start URL is read: auto (REST API, else the category feed, else HTML), or one of them.
+    source: str = "auto"
+    source_recheck_hours: float = 24.0  # the listing is read again this often to re-choose the source
+    robots_cache_hours: float = 24.0  # robots.txt is kept this long (RFC 9309 allows 24 h)
 
     def agent(self) -> str:
         return self.user_agent or f"icesco-monitor/{VERSION} (+{self.contact})"
@@ -121,6 +139,7 @@ class ServiceConfig:
 @dataclass
 class Config:
     database: str = "icesco-monitor.db"
+    site: SiteConfig = field(default_factory=SiteConfig)
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     feed: FeedConfig = field(default_factory=FeedConfig)
@@ -146,6 +165,8 @@ _RULES: dict[str, tuple[float | None, float | None]] = {
     "crawl.retries": (0, 20),
     "crawl.max_retry_delay": (0, 86_400),
     "crawl.max_response_bytes": (1024, 1 << 31),
+    "crawl.source_recheck_hours": (0, 24 * 365),
+    "crawl.robots_cache_hours": (0, 24),
     "feed.items": (1, 1000),
     "smtp.port": (1, 65535),
     "smtp.timeout": (1, 600),
@@ -163,6 +184,7 @@ _RULES: dict[str, tuple[float | None, float | None]] = {
 _CHOICES: dict[str, tuple[str, ...]] = {
     "smtp.security": ("plain", "starttls", "tls"),
     "service.mode": ("live", "replay"),
+    "crawl.source": ("auto", "rest", "feed", "html"),
 }
 
 
@@ -270,6 +292,10 @@ def _check(cfg: Config) -> None:
         raise ConfigError("crawl.start_urls: at least one URL is needed")
     if not cfg.database:
         raise ConfigError("database: a file path is needed")
+    try:
+        zoneinfo.ZoneInfo(cfg.site.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"site.timezone: unknown time zone {cfg.site.timezone!r}") from None
     for i, addr in enumerate(cfg.crawl.allow_addresses):
         try:
             ipaddress.ip_network(addr, strict=False)

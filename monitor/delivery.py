@@ -66,6 +66,7 @@ def digest_settings(cfg: Config) -> DigestSettings:
         unsubscribe_mailto=cfg.digest.unsubscribe_mailto,
         unsubscribe_url=cfg.digest.unsubscribe_url or None,
         template_dir=cfg.digest.template_dir or None,
+        site_timezone=cfg.site.timezone,
     )
 
 

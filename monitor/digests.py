@@ -82,6 +82,7 @@ class DigestSettings:
     unsubscribe_mailto: str = "icesco-monitor@localhost"  # List-Unsubscribe mailto target
     unsubscribe_url: str | None = None  # optional https URL for one-click List-Unsubscribe-Post
     template_dir: str | None = None  # the operator's own digest.txt.j2 / digest.html.j2 (sandboxed)
+    site_timezone: str = "Africa/Casablanca"  # articles' dates are the site's local dates
 
 
 @dataclass(frozen=True)
@@ -422,7 +423,7 @@ def render_digest(
     ):
         raise ValueError(f"unsubscribe_url: expected an https URL, got {settings.unsubscribe_url!r}")
 
-    items = [_item(row, site, tz) for row in rows]
+    items = [_item(row, site, _zone(settings.site_timezone)) for row in rows]
     n = len(items)
     date_text = _human_date(now.astimezone(tz).date())
     count_text = f"{n} new article" if n == 1 else f"{n} new articles"

@@ -16,7 +16,16 @@ from typing import Any
 
 import jinja2
 
-from feeds.render import FeedInfo, article_link, build_atom, build_rss, parse_time, updated_date, write_atomic
+from feeds.render import (
+    FeedInfo,
+    article_link,
+    build_atom,
+    build_rss,
+    local_date,
+    parse_time,
+    updated_date,
+    write_atomic,
+)
 from monitor.archive import Archive
 from monitor.config import Config
 
@@ -29,6 +38,8 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SITE_TZ = ["Africa/Casablanca"]  # set from the config when the server starts
+_ENV.filters["local_date"] = lambda value: local_date(value, _SITE_TZ[0])
 
 
 def feed_info(cfg: Config) -> FeedInfo:
@@ -103,13 +114,16 @@ def metrics_text(m: dict[str, Any]) -> str:
         lines.append(f"# TYPE {name} {kind}")
         lines.extend(f"{name}{labels} {value:g}" for labels, value in values)
 
-    statuses = ("ok", "failed", "interrupted", "running")
+    statuses = ("ok", "degraded", "failed", "interrupted")
     metric("icesco_crawls_total", "counter", "Crawl runs by status.",
            [(f'{{status="{s}"}}', m["runs"].get(s, 0)) for s in statuses])
     metric("icesco_pages_fetched_total", "counter", "Pages fetched (or dumps read) by all crawls.", [("", m["pages"])])
     metric("icesco_articles_new_total", "counter", "New articles found by all crawls.", [("", m["new"])])
     metric("icesco_articles_updated_total", "counter", "Edited articles found by all crawls.", [("", m["updated"])])
     metric("icesco_crawl_errors_total", "counter", "Pages or dumps that failed.", [("", m["errors"])])
+    metric("icesco_crawl_alarms_total", "counter",
+           "Layout alarms: listings with no article links, articles with no title or body, unreadable REST or feed"
+           " answers, start URLs that yielded nothing readable.", [("", m.get("alarms", 0))])
     metric("icesco_articles", "gauge", "Articles in the archive.", [("", m["articles"])])
     d = m["deliveries"]
     metric("icesco_digests_sent_total", "counter", "Digest messages sent.", [("", d.get("sent", 0))])
@@ -130,6 +144,11 @@ def health(
     """200 when the last crawl succeeded, recently; 503 otherwise."""
     limit = dt.timedelta(minutes=cfg.service.health_max_age_minutes)
     body: dict[str, Any] = {"last_success": last_success, "max_age_minutes": cfg.service.health_max_age_minutes}
+    if last_run is not None and last_run.get("status") == "degraded":
+        alarms = json.loads(last_run.get("alarms") or "[]")
+        body["last_run"] = {k: last_run[k] for k in ("finished_at", "status", "errors")}
+        return 503, {"status": "degraded: the last crawl could not read the site (has its layout changed?)",
+                     "alarms": alarms[:10], **body}
     if last_success is None:
         return 503, {"status": "no successful crawl yet", **body}
     if last_run is not None and last_run["status"] != "ok":
@@ -235,5 +254,6 @@ class WebServer(ThreadingHTTPServer):
 
     def __init__(self, cfg: Config, feeds: FeedCache, host: str, port: int) -> None:
         self.cfg = cfg
+        _SITE_TZ[0] = cfg.site.timezone
         self.feeds = feeds
         super().__init__((host, port), Handler)

@@ -1,0 +1,139 @@
+"""One extraction for every source (pure functions).
+
+An article read from an HTML page, from WordPress's REST API, from its RSS feed or from a
+text dump goes through the same steps here: its title cleaned, its body HTML turned into
+paragraphs with the same boilerplate rules, its dates made timezone-aware, its identity
+taken from its language and WordPress slug. So the same article from any two sources is
+one row with one content hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterable
+
+from parsel import Selector
+
+from crawler.dates import is_date_line, to_iso
+from crawler.dumps import _BOILERPLATE_RE, _TAIL_RE, detect_lang
+from crawler.items import ArticleItem
+from crawler.urls import article_path_info, canonical_url
+
+_WS = re.compile(r"\s+")
+_TAGS = re.compile(r"<[^>]*>")
+# "Title - ICESCO", "Title | ICESCO", "Title – الإيسيسكو" (the <title> and og:title suffix)
+SITE_SUFFIX = re.compile(r"\s+[-–|]\s+(?:ICESCO|الإيسيسكو|ISESCO)[^-–|]*$", re.IGNORECASE)
+# Page furniture: what sits around an article, never in it.
+FURNITURE = (
+    "ancestor::aside or ancestor::footer[not(ancestor::article)] or ancestor::nav"
+    " or ancestor::header[not(ancestor::article or ancestor::main"
+    " or contains(concat(' ', normalize-space(@class), ' '), ' entry-header '))]"
+    " or ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' widget ')]"
+    " or ancestor::*[contains(@class, 'sidebar')] or ancestor::*[contains(@class, 'share')]"
+    " or ancestor::*[contains(@class, 'related')] or ancestor::script or ancestor::style"
+    " or ancestor::*[contains(@class, 'screen-reader-text')]"
+)
+# "Rabat: 20/06/2019": a dateline of the older layout, in numbers.
+_NUMERIC_DATELINE = re.compile(r"^[^\d]{0,40}\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}$")
+
+
+def clean_text(text: str) -> str:
+    """Entities decoded, white space collapsed."""
+    return _WS.sub(" ", html.unescape(text)).strip()
+
+
+def clean_title(raw: str) -> str:
+    """A title from any source: tags and entities gone (REST and feeds send
+    ``&#8217;``), the site suffix of ``<title>``/``og:title`` dropped."""
+    text = clean_text(_TAGS.sub("", raw))
+    return SITE_SUFFIX.sub("", text).strip()
+
+
+def node_text(node: Selector) -> str:
+    return _WS.sub(" ", " ".join(node.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall())).strip()
+
+
+def html_paragraphs(container: Selector) -> list[str]:
+    """The paragraphs of an article body (a page's content element, or the HTML of a
+    REST or feed item): paragraphs, list items, sub-headings, quotes; boilerplate and
+    page furniture left out, repeats dropped."""
+    paras: list[str] = []
+    query = (
+        f".//p[not({FURNITURE})] | .//li[not({FURNITURE})] | .//h2[not({FURNITURE})]"
+        f" | .//h3[not({FURNITURE})] | .//blockquote[not(.//p)][not({FURNITURE})]"
+    )
+    for node in container.xpath(query):
+        text = node_text(node)
+        if not text or _BOILERPLATE_RE.match(text) or _TAIL_RE.match(text):
+            continue
+        if paras and paras[-1] == text:
+            continue
+        paras.append(text)
+    return paras
+
+
+def fragment_paragraphs(fragment: str) -> list[str]:
+    """Paragraphs of an HTML fragment (REST ``content.rendered``, feed ``content:encoded``)."""
+    return html_paragraphs(Selector(text=f"<div>{fragment}</div>"))
+
+
+def _same(a: str, b: str) -> bool:
+    return a.casefold().strip(" .:") == b.casefold().strip(" .:")
+
+
+def _dateline(text: str) -> bool:
+    return is_date_line(text) or bool(_NUMERIC_DATELINE.match(text.strip()))
+
+
+def strip_title_repeats(paragraphs: list[str], title: str) -> list[str]:
+    """Drop the title when the body repeats it at its top, with the datelines before it
+    (ICESCO's older layout: title, date, "Rabat: 20/06/2019", the title again, the body)."""
+    for i, para in enumerate(paragraphs[:4]):
+        if _same(para, title):
+            if all(_dateline(p) for p in paragraphs[:i]):
+                return paragraphs[i + 1 :]
+            break
+        if not _dateline(para):
+            break
+    return paragraphs
+
+
+def build_article(
+    *,
+    title: str,
+    paragraphs: Iterable[str],
+    url: str,
+    published: dt.datetime | dt.date | None = None,
+    modified: dt.datetime | dt.date | None = None,
+    categories: Iterable[str] = (),
+    subtitle: str | None = None,
+    lang: str = "",
+    source: str = "",
+) -> ArticleItem:
+    """The record of one article. Identity: the language of its site (the ``/xx/`` of
+    its URL) and its WordPress slug (the URL's last segment)."""
+    title = clean_title(title)
+    paras = strip_title_repeats([p for p in (clean_text(p) for p in paragraphs) if p], title)
+    info = article_path_info(url) or {}
+    lang = info.get("lang") or lang or detect_lang(" ".join(paras))
+    if subtitle is not None:
+        subtitle = clean_text(subtitle) or None
+    if subtitle and _same(subtitle, title):
+        subtitle = None
+    if subtitle and paras and _same(paras[0], subtitle):
+        paras = paras[1:]
+    cats = sorted({clean_text(c) for c in categories if c and clean_text(c)})
+    return ArticleItem(
+        title=title,
+        subtitle=subtitle,
+        paragraphs=paras,
+        lang=lang,
+        slug=info.get("slug", ""),
+        url=canonical_url(url),
+        published_at=to_iso(published),
+        modified_at=to_iso(modified),
+        categories=cats,
+        source=source or url,
+    )
