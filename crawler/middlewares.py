@@ -18,7 +18,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-from crawler.urls import canonical_url, host_allowed
+from crawler.urls import host_allowed
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,8 @@ class CheckedRedirectMiddleware(RedirectMiddleware):
         hosts: set[str] = getattr(spider, "hosts", set())
         if hosts and not host_allowed(redirected.url, hosts):
             raise IgnoreRequest(f"redirect to another host refused: {redirected.url}")
-        seen = {canonical_url(u) for u in [*request.meta.get("redirect_urls", []), request.url]}
-        if canonical_url(redirected.url) in seen:
+        # Exact URLs: /news -> /news/ and http -> https are one canonical URL, not a loop.
+        seen = {u.split("#")[0] for u in [*request.meta.get("redirect_urls", []), request.url]}
+        if redirected.url.split("#")[0] in seen:
             raise IgnoreRequest(f"redirect loop: {request.url} -> {redirected.url}")
         return super()._redirect(redirected, request, reason)

@@ -160,7 +160,6 @@ class ArchivePipeline:
         """REST cursors and feed validators move only once what they cover is stored."""
         assert self.archive is not None
         for key, values in spider.source_updates.items():
-            values = {k: v for k, v in values.items() if k != "cursor_from"}
             if values:
                 try:
                     self.archive.save_source(key, **values)

@@ -471,8 +471,9 @@ class IcescoSpider(scrapy.Spider):
         yield self._rest_request(start, src, listing=listing)
 
     def _rest_request(self, start: str, src: dict[str, Any], page: int = 1, listing: dict[str, Any] | None = None) -> scrapy.Request:
-        cursor = (self.source_updates.get(canonical_url(start)) or {}).get("cursor_from", src.get("cursor"))
-        per_page = 100 if cursor or self.full else min(100, self.config.crawl.backfill_pages * 10)
+        cursor = src.get("cursor")  # the stored one: later pages of this run ask the same question
+        most = self.config.crawl.rest_per_page
+        per_page = most if cursor or self.full else min(most, self.config.crawl.backfill_pages * 10)
         url = posts_query(src["api_root"] + "wp/v2/posts", src["category_id"], modified_after=cursor, page=page,
                           per_page=per_page)
         return scrapy.Request(

@@ -118,6 +118,21 @@ def _strip_accent(c: str) -> str:
     return "".join(d for d in unicodedata.normalize("NFKD", c) if not unicodedata.combining(d))
 
 
+def _wp_truncate(text: str, limit: int = 200) -> str:
+    """WordPress cuts a title to 200 characters of its percent-encoded form before making
+    the slug (``utf8_uri_encode($title, 200)``): an ASCII character counts 1, another
+    3 per UTF-8 byte (an Arabic letter 6), and no character is split."""
+    if len(text) * 12 <= limit:
+        return text
+    used = 0
+    for i, c in enumerate(text):
+        width = 1 if ord(c) < 128 else 3 * len(c.encode("utf-8"))
+        if used + width > limit:
+            return text[:i]
+        used += width
+    return text
+
+
 def slugify(title: str) -> str:
     """The slug WordPress derives from a title (``sanitize_title_with_dashes``).
 
@@ -130,7 +145,7 @@ def slugify(title: str) -> str:
     text = unicodedata.normalize("NFC", title.translate(_DASHES))
     if not text.isascii():
         text = "".join(map(_strip_accent, text))
-    text = text.lower()
+    text = _wp_truncate(text.lower())
     text = text.replace(".", "-").replace("/", "-")
     out = []
     for c in text:

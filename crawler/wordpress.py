@@ -77,7 +77,8 @@ def discover(html: str, url: str, link_header: str, hosts: set[str]) -> Discover
                     found.api_root = href[: href.index("wp/v2/")]
         elif kind in ("application/rss+xml", "application/atom+xml"):
             # The category's own feed lives under the listing's path (/en/category/news/feed/).
-            if urlsplit(href).path.startswith(urlsplit(url).path.rstrip("/") + "/"):
+            # (Compared in canonical form: WordPress writes Arabic escapes in lower case.)
+            if urlsplit(canonical_url(href)).path.startswith(urlsplit(canonical_url(url)).path):
                 found.feed_url = href
     return found
 

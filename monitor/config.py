@@ -66,6 +66,7 @@ class CrawlConfig:
     allow_addresses: list[str] = field(default_factory=list)
     # How a start URL is read: auto (REST API, else the category feed, else HTML), or one of them.
     source: str = "auto"
+    rest_per_page: int = 100  # posts per REST request (WordPress allows up to 100)
     source_recheck_hours: float = 24.0  # the listing is read again this often to re-choose the source
     robots_cache_hours: float = 24.0  # robots.txt is kept this long (RFC 9309 allows 24 h)
 
@@ -166,6 +167,7 @@ _RULES: dict[str, tuple[float | None, float | None]] = {
     "crawl.max_retry_delay": (0, 86_400),
     "crawl.max_response_bytes": (1024, 1 << 31),
     "crawl.source_recheck_hours": (0, 24 * 365),
+    "crawl.rest_per_page": (1, 100),
     "crawl.robots_cache_hours": (0, 24),
     "feed.items": (1, 1000),
     "smtp.port": (1, 65535),
@@ -237,7 +239,7 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
 
 def _merge(obj: Any, data: dict[str, Any], prefix: str) -> None:
     hints = typing.get_type_hints(type(obj))
-    names = {f.name for f in dataclasses.fields(obj) if f.name != "source"}
+    names = {f.name for f in dataclasses.fields(obj) if not (f.name == "source" and isinstance(obj, Config))}
     for key, value in data.items():
         full = f"{prefix}{key}"
         if key not in names:

@@ -22,3 +22,37 @@ settings.load_profile("explore" if os.environ.get("ICESCO_HYPOTHESIS") == "explo
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "archive.db"
+
+
+# --- a real WordPress on 127.0.0.1 (tests/wordpress.py) --------------------------------------
+# (Imported here, not at the top, so that this section stays one addition at the end.)
+
+import logging  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+from wordpress import WordPress, wordpress_missing  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def wordpress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WordPress]:
+    """The test WordPress, started once per session (MariaDB, PHP's server, three sites with
+    the baseline). Skipped when Debian's packages are missing, unless ICESCO_REQUIRE_WORDPRESS=1
+    (CI), which makes that a failure. Use ``wp`` in tests: it resets the site first."""
+    reason = wordpress_missing()
+    if reason is not None:
+        if os.environ.get("ICESCO_REQUIRE_WORDPRESS") == "1":
+            pytest.fail(f"ICESCO_REQUIRE_WORDPRESS=1 but the test WordPress cannot run: {reason}", pytrace=False)
+        pytest.skip(f"test WordPress unavailable: {reason}")
+    site = WordPress.start(tmp_path_factory.mktemp("wordpress"))
+    logging.getLogger(__name__).info("test WordPress started in %.1fs", site.startup_seconds)
+    try:
+        yield site
+    finally:
+        site.close()
+
+
+@pytest.fixture
+def wp(wordpress: WordPress) -> Iterator[WordPress]:
+    """The test WordPress at its baseline: database restored, no switches, empty request log."""
+    wordpress.reset()
+    yield wordpress
