@@ -29,6 +29,7 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) tests/benchmarks/run.py
+	$(PY) tests/benchmarks/wordpress_cost.py
 
 clean:
 	rm -rf $(VENV) icesco-monitor.db* icesco-monitor-demo.db* demo-outbox bench-out .pytest_cache .mypy_cache .ruff_cache

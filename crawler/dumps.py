@@ -189,6 +189,45 @@ def _split(lines: list[str], single: bool) -> list[_Draft]:
     return drafts
 
 
+# "Rabat: 20/06/2019": a dateline of ICESCO's older layout, in numbers.
+_NUMERIC_DATELINE = re.compile(r"^[^\d]{0,40}\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}$")
+
+
+def same_text(a: str, b: str) -> bool:
+    return a.casefold().strip(" .:") == b.casefold().strip(" .:")
+
+
+def _dateline(text: str) -> bool:
+    return is_date_line(text) or bool(_NUMERIC_DATELINE.match(text.strip()))
+
+
+def strip_title_repeats(paragraphs: list[str], title: str) -> list[str]:
+    """Drop the title when the body repeats it at its top, with the datelines before it
+    (ICESCO's older layout: title, date, "Rabat: 20/06/2019", the title again, the body)."""
+    for i, para in enumerate(paragraphs[:4]):
+        if same_text(para, title):
+            if all(_dateline(p) for p in paragraphs[:i]):
+                return paragraphs[i + 1 :]
+            break
+        if not _dateline(para):
+            break
+    return paragraphs
+
+
+def _merge_repeated_titles(drafts: list[_Draft]) -> list[_Draft]:
+    """A title, its datelines, then the same title again: one article, not two."""
+    out: list[_Draft] = []
+    for d in drafts:
+        prev = out[-1] if out else None
+        if prev is not None and same_text(prev.title, d.title) and all(_dateline(p) for p in prev.paragraphs or []):
+            prev.paragraphs = d.paragraphs
+            prev.subtitle = prev.subtitle or d.subtitle
+            prev.date_line = prev.date_line or d.date_line
+            continue
+        out.append(d)
+    return out
+
+
 def parse_dump(text: str, meta: DumpMeta | None = None, *, where: str = "<dump>") -> list[ArticleItem]:
     """Articles of a dump, in page order. Raises DumpError when there are none."""
     meta = meta or DumpMeta()
@@ -199,7 +238,10 @@ def parse_dump(text: str, meta: DumpMeta | None = None, *, where: str = "<dump>"
     path_info = article_path_info(meta.url) if meta.url else None
     single = meta.kind == "article" or path_info is not None
     lang = meta.lang or (path_info or {}).get("lang") or detect_lang("\n".join(content))
-    drafts = [d for d in _split(lines, single) if d.paragraphs]
+    drafts = [d for d in _merge_repeated_titles(_split(lines, single)) if d.paragraphs]
+    for d in drafts:
+        d.paragraphs = strip_title_repeats(d.paragraphs or [], d.title)
+    drafts = [d for d in drafts if d.paragraphs]
     if not drafts:
         raise DumpError(f"{where}: no article found (a title line followed by paragraphs)")
     if single and len(drafts) > 1:

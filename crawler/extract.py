@@ -16,8 +16,8 @@ from collections.abc import Iterable
 
 from parsel import Selector
 
-from crawler.dates import is_date_line, to_iso
-from crawler.dumps import _BOILERPLATE_RE, _TAIL_RE, detect_lang
+from crawler.dates import to_iso
+from crawler.dumps import _BOILERPLATE_RE, _TAIL_RE, detect_lang, same_text, strip_title_repeats
 from crawler.items import ArticleItem
 from crawler.urls import article_path_info, canonical_url
 
@@ -35,10 +35,6 @@ FURNITURE = (
     " or ancestor::*[contains(@class, 'related')] or ancestor::script or ancestor::style"
     " or ancestor::*[contains(@class, 'screen-reader-text')]"
 )
-# "Rabat: 20/06/2019": a dateline of the older layout, in numbers.
-_NUMERIC_DATELINE = re.compile(r"^[^\d]{0,40}\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}$")
-
-
 def clean_text(text: str) -> str:
     """Entities decoded, white space collapsed."""
     return _WS.sub(" ", html.unescape(text)).strip()
@@ -79,27 +75,6 @@ def fragment_paragraphs(fragment: str) -> list[str]:
     return html_paragraphs(Selector(text=f"<div>{fragment}</div>"))
 
 
-def _same(a: str, b: str) -> bool:
-    return a.casefold().strip(" .:") == b.casefold().strip(" .:")
-
-
-def _dateline(text: str) -> bool:
-    return is_date_line(text) or bool(_NUMERIC_DATELINE.match(text.strip()))
-
-
-def strip_title_repeats(paragraphs: list[str], title: str) -> list[str]:
-    """Drop the title when the body repeats it at its top, with the datelines before it
-    (ICESCO's older layout: title, date, "Rabat: 20/06/2019", the title again, the body)."""
-    for i, para in enumerate(paragraphs[:4]):
-        if _same(para, title):
-            if all(_dateline(p) for p in paragraphs[:i]):
-                return paragraphs[i + 1 :]
-            break
-        if not _dateline(para):
-            break
-    return paragraphs
-
-
 def build_article(
     *,
     title: str,
@@ -120,9 +95,9 @@ def build_article(
     lang = info.get("lang") or lang or detect_lang(" ".join(paras))
     if subtitle is not None:
         subtitle = clean_text(subtitle) or None
-    if subtitle and _same(subtitle, title):
+    if subtitle and same_text(subtitle, title):
         subtitle = None
-    if subtitle and paras and _same(paras[0], subtitle):
+    if subtitle and paras and same_text(paras[0], subtitle):
         paras = paras[1:]
     cats = sorted({clean_text(c) for c in categories if c and clean_text(c)})
     return ArticleItem(

@@ -28,7 +28,6 @@ from crawler.items import ArticleItem, ListingItem, SnapshotItem
 from crawler.pages import PageError, parse_article, parse_listing
 from crawler.urls import article_id, article_path_info, bare_host, canonical_url
 from crawler.wordpress import (
-    Discovery,
     SourceError,
     categories_query,
     discover,
@@ -36,6 +35,7 @@ from crawler.wordpress import (
     parse_feed,
     parse_posts,
     posts_query,
+    unknown_categories,
 )
 from monitor.archive import Archive
 from monitor.config import Config
@@ -400,7 +400,7 @@ class IcescoSpider(scrapy.Spider):
 
     # --- choosing a source ------------------------------------------------------------
 
-    def _choose_source(self, start: str, found: Discovery, listing: dict[str, Any], no_rest: bool) -> Iterator[Any]:
+    def _choose_source(self, start: str, found: Any, listing: dict[str, Any], no_rest: bool) -> Iterator[Any]:
         """REST API if the listing names one (and the config allows it), else the
         category feed, else the HTML listings."""
         assert self.archive is not None
@@ -410,7 +410,12 @@ class IcescoSpider(scrapy.Spider):
             key, checked_at=iso_now(), api_root=found.api_root, category_id=found.category_id, feed_url=found.feed_url,
         )
         if wanted in ("auto", "rest") and found.posts_url and not no_rest:
-            yield self._categories_request(start, found, listing)
+            src = self.archive.source(key) or {}
+            if found.category_id in (src.get("categories") or {}):  # names known: no request for them
+                yield self._rest_request(start, src, listing=listing)
+            else:
+                assert found.api_root
+                yield self._categories_request(start, found.api_root, listing)
             return
         why = None
         if wanted in ("auto", "rest") and not no_rest and not found.posts_url:
@@ -441,14 +446,16 @@ class IcescoSpider(scrapy.Spider):
 
     # --- the REST API ---------------------------------------------------------------
 
-    def _categories_request(self, start: str, found: Discovery, listing: dict[str, Any]) -> scrapy.Request:
-        assert found.api_root
+    def _categories_request(self, start: str, api_root: str, listing: dict[str, Any] | None, page: int = 1) -> scrapy.Request:
+        """The names of the site's categories (REST posts carry only their ids): asked at
+        the first discovery, and again when a post names a category not known yet."""
         return scrapy.Request(
-            categories_query(found.api_root),
+            categories_query(api_root),
             headers={"Accept": "application/json"},
             callback=self.parse_categories,
             errback=self.rest_failed,
-            meta={"start": start, "listing": False, "fallback": listing, "download_slot": _slot(found.api_root)},
+            meta={"start": start, "listing": False, "fallback": listing, "download_slot": _slot(api_root),
+                  "rest_page": page},
             dont_filter=True,
         )
 
@@ -468,9 +475,12 @@ class IcescoSpider(scrapy.Spider):
             return
         self.archive.save_source(key, categories=categories)
         src = self.archive.source(key) or {}
-        yield self._rest_request(start, src, listing=listing)
+        yield self._rest_request(start, src, page=response.meta["rest_page"], listing=listing, names_fresh=True)
 
-    def _rest_request(self, start: str, src: dict[str, Any], page: int = 1, listing: dict[str, Any] | None = None) -> scrapy.Request:
+    def _rest_request(
+        self, start: str, src: dict[str, Any], page: int = 1, listing: dict[str, Any] | None = None,
+        names_fresh: bool = False,
+    ) -> scrapy.Request:
         cursor = src.get("cursor")  # the stored one: later pages of this run ask the same question
         most = self.config.crawl.rest_per_page
         per_page = most if cursor or self.full else min(most, self.config.crawl.backfill_pages * 10)
@@ -483,7 +493,7 @@ class IcescoSpider(scrapy.Spider):
             errback=self.rest_failed,
             dont_filter=True,
             meta={"start": start, "page": page, "cursor": cursor, "fallback": listing, "listing": False,
-                  "download_slot": _slot(url), "source": src},
+                  "download_slot": _slot(url), "source": src, "names_fresh": names_fresh},
         )
 
     def _json_text(self, response: Response) -> str:
@@ -501,7 +511,11 @@ class IcescoSpider(scrapy.Spider):
         assert self.archive is not None
         key = canonical_url(start)
         try:
-            items, newest = parse_posts(self._json_text(response), response.url, self.hosts, src.get("categories") or {})
+            text = self._json_text(response)
+            if not meta.get("names_fresh") and unknown_categories(text, src.get("categories") or {}):
+                yield self._categories_request(start, src["api_root"], listing, page=meta["page"])
+                return
+            items, newest = parse_posts(text, response.url, self.hosts, src.get("categories") or {})
         except _SwitchedOff as exc:
             yield from self._fallback(start, listing, str(exc))
             return

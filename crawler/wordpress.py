@@ -131,6 +131,18 @@ def parse_categories(text: str, url: str) -> dict[int, str]:
     return {int(c["id"]): str(c.get("name") or "") for c in data if isinstance(c, dict) and isinstance(c.get("id"), int)}
 
 
+def unknown_categories(text: str, categories: dict[int, str]) -> set[int]:
+    """Category ids that posts of a REST answer carry and ``categories`` does not name."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return set()
+    if not isinstance(data, list):
+        return set()
+    ids = {c for post in data if isinstance(post, dict) for c in post.get("categories") or [] if isinstance(c, int)}
+    return ids - set(categories)
+
+
 def parse_posts(
     text: str, url: str, hosts: set[str], categories: dict[int, str] | None = None
 ) -> tuple[list[ArticleItem], str | None]:

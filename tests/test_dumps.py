@@ -346,3 +346,24 @@ def test_chat_widget_variants_end_the_text() -> None:
     text = "ICESCO Holds a Test Event\n\nThe event took place.\n\nAlem, your AI assistant\n\nHow can I help you today?\n"
     (item,) = parse_dump(text, DumpMeta(), where="chat")
     assert item.paragraphs == ["The event took place."]
+
+
+OLDER_LAYOUT = (
+    "Disclaimer: You are using Google Translate. The ICESCO is not responsible for the accuracy"
+    " of the information in the translated language .\n\n"
+    "    ICESCO Holds a Test Event\n\n    20 June 2019\n\n    Rabat: 20/06/2019\n\n    ICESCO Holds a Test Event\n\n"
+    "    The first paragraph of the body ends here.\n\n    The second paragraph.\n\n"
+    "    Another Article Title Here\n\n    Its body ends with a stop.\n"
+)
+
+
+def test_older_layout_repeating_its_title_below_the_dateline_is_one_article() -> None:
+    items = parse_dump(OLDER_LAYOUT, DumpMeta(), where="old")
+    assert [(i.title, i.published_at, i.paragraphs) for i in items] == [
+        ("ICESCO Holds a Test Event", "2019-06-20", ["The first paragraph of the body ends here.", "The second paragraph."]),
+        ("Another Article Title Here", None, ["Its body ends with a stop."]),
+    ]
+    (page,) = parse_dump(OLDER_LAYOUT.split("    Another")[0], DumpMeta(kind="article"), where="old")
+    assert (page.title, page.paragraphs) == (
+        "ICESCO Holds a Test Event", ["The first paragraph of the body ends here.", "The second paragraph."]
+    )

@@ -21,6 +21,7 @@ Not a test module: pytest does not collect it.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sqlite3
 import subprocess
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +111,14 @@ class Urlwatch:
             raise RuntimeError(f"urlwatch failed: {proc.stderr[-1000:]}")
 
 
+def local_now() -> str:
+    return dt.datetime.now(zoneinfo.ZoneInfo("Africa/Casablanca")).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def changes(wp: WordPress, n_new: int, edits: int, tag: str) -> None:
     for i in range(n_new):
         wp.add_post("en", f"ICESCO news {tag} {i}: a new short item", block_content(f"Item {tag} {i}, one paragraph."),
-                    time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() - 60 * (n_new - i))), ["news"])
+                    local_now(), ["news"])  # as an editor publishes: dated now (site time)
     for post in wp.baseline_posts("en", "news")[-edits:] if edits else []:
         wp.edit_post("en", post["id"], content=block_content(f"Edited ({tag}).", "Second paragraph."))
 
