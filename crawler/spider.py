@@ -372,7 +372,8 @@ class IcescoSpider(scrapy.Spider):
             if info:
                 ids[link] = article_id(info["lang"], info["slug"])
         known = self.archive.article_state(ids.values())
-        needed = [link for link, aid in ids.items() if aid not in known]
+        # Known only from a dump (no URL yet): fetched once, so the row gains its URL and dates.
+        needed = [link for link, aid in ids.items() if aid not in known or not known[aid].get("url")]
         fresh = [link for link in needed if ids[link] not in self.requested]  # not listed twice
         # Remembered until stored: a failed fetch or a crash leaves them to the next run.
         self.archive.add_pending_articles([(ids[link], link) for link in fresh])
@@ -562,7 +563,7 @@ class IcescoSpider(scrapy.Spider):
         ids = {link: article_id(i["lang"], i["slug"]) for link in links if (i := article_path_info(link))}
         known = self.archive.article_state(ids.values())
         for link, aid in ids.items():
-            if aid not in known and aid not in self.requested:
+            if (aid not in known or not known[aid].get("url")) and aid not in self.requested:
                 self.requested.add(aid)
                 self.archive.add_pending_articles([(aid, link)])
                 yield self._article_request(link, aid, start=start)
