@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,16 +298,42 @@ def _distinct(items: list[ArticleItem], where: str) -> list[ArticleItem]:
     return out
 
 
-def read_dump(path: Path) -> tuple[list[ArticleItem], str | None]:
-    """The articles of one dump file, or an error message that says what and where.
-    (A plain function of a path, so that worker processes can run it.)"""
+MAX_DUMP_BYTES = 20 * 1024 * 1024  # replay.max_dump_bytes
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them (a FIFO, a device or a file larger
+    than the limit is a DumpError: it would hang the replay or fill the memory)."""
     try:
-        data = path.read_bytes()
+        st = path.stat()
+    except OSError as exc:
+        raise DumpError(f"{path}: cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise DumpError(f"{path}: not a regular file (a FIFO, device or socket is not read)")
+    if st.st_size > limit:
+        raise DumpError(f"{path}: {st.st_size:,} bytes, more than replay.max_dump_bytes ({limit:,})")
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise DumpError(f"{path}: more than replay.max_dump_bytes ({limit:,}) bytes")
+    return data
+
+
+def read_dump(path: Path, max_bytes: int = MAX_DUMP_BYTES) -> tuple[list[ArticleItem], str | None]:
+    """The articles of one dump file, or an error message that says what and where.
+    Never raises: whatever is wrong with one file (its bytes, its metadata, a bug it
+    triggers) is that file's error alone. (A plain function of a path, so that worker
+    processes can run it.)"""
+    try:
+        data = read_limited(path, max_bytes)
         return parse_dump(decode(data, str(path)), load_meta(path), where=str(path)), None
     except DumpError as exc:
         return [], str(exc)
     except OSError as exc:
-        return [], f"{path}: cannot read: {exc.strerror}"
+        return [], f"{path}: cannot read: {exc.strerror or exc}"
+    except Exception as exc:  # a surprise in one dump must not void the others
+        log.debug("%s: unexpected error", path, exc_info=True)
+        return [], f"{path}: cannot be read: {type(exc).__name__}: {str(exc)[:200]}"
 
 
 # --- sidecars and manifests -------------------------------------------------------
@@ -327,6 +354,8 @@ def _meta_from_dict(raw: dict[str, object], where: str) -> DumpMeta:
             raise DumpError(f"{where}: captured_at {captured!r} is not an ISO 8601 time") from None
         if captured_at.tzinfo is None:
             raise DumpError(f"{where}: captured_at {captured!r} needs a time zone (e.g. Z)")
+        if not 1990 <= captured_at.year <= dt.datetime.now(dt.UTC).year + 1:
+            raise DumpError(f"{where}: captured_at {captured!r} is not a plausible capture time")
     lang = raw.get("lang")
     kind = raw.get("kind")
     if kind not in (None, "listing", "article"):
@@ -360,9 +389,11 @@ def load_meta(path: Path) -> DumpMeta:
 
 def _read_json(path: Path) -> dict[str, object]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_limited(path, 1024 * 1024).decode("utf-8"))
+    except RecursionError:
+        raise DumpError(f"{path}: unreadable metadata: nested too deeply") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DumpError(f"{path}: unreadable metadata: {exc}") from None
+        raise DumpError(f"{path}: unreadable metadata: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise DumpError(f"{path}: metadata must be a JSON object")
     return data
@@ -381,8 +412,8 @@ def expand_paths(paths: list[Path]) -> list[Path]:
                     log.warning("%s: links outside %s; not read", f, p)
                     continue
                 files.append(f)
-        elif p.exists():
-            files.append(p)
+        elif p.exists() or p.is_symlink():
+            files.append(p)  # a FIFO or device is refused when read, as that file's error
         else:
             raise DumpError(f"{p}: no such file or folder")
     return files

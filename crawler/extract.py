@@ -35,9 +35,13 @@ FURNITURE = (
     " or ancestor::*[contains(@class, 'related')] or ancestor::script or ancestor::style"
     " or ancestor::*[contains(@class, 'screen-reader-text')]"
 )
+# C0 controls and bidi overrides/isolates: never part of an article (mail strips them too).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
 def clean_text(text: str) -> str:
-    """Entities decoded, white space collapsed."""
-    return _WS.sub(" ", html.unescape(text)).strip()
+    """Entities decoded, control characters dropped, white space collapsed."""
+    return _WS.sub(" ", _CONTROLS.sub("", html.unescape(text))).strip()
 
 
 def clean_title(raw: str) -> str:

@@ -18,6 +18,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.addresses import internal, parse_allowed, permits
 from crawler.urls import host_allowed
 
 log = logging.getLogger(__name__)
@@ -111,22 +112,17 @@ class AddressGuardMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.allowed = [ipaddress.ip_network(a, strict=False) for a in crawler.settings.getlist("ICESCO_ALLOW_ADDRESSES")]
-        self.verdicts: dict[str, str | None] = {}
+        self.allowed = [parse_allowed(a) for a in crawler.settings.getlist("ICESCO_ALLOW_ADDRESSES")]
+        self.verdicts: dict[tuple[str, int | None], str | None] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
         return cls(crawler)
 
-    def _internal(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        if any(addr in net for net in self.allowed):
-            return False
-        return bool(
-            addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
-            or addr.is_multicast or addr.is_unspecified
-        )
+    def _internal(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int | None) -> bool:
+        return internal(addr) and not permits(self.allowed, addr, port)
 
-    async def _verdict(self, host: str) -> str | None:
+    async def _verdict(self, host: str, port: int | None) -> str | None:
         try:
             addrs = [ipaddress.ip_address(host.strip("[]"))]
         except ValueError:
@@ -136,9 +132,10 @@ class AddressGuardMiddleware:
                 return None  # the download itself will fail and say so
             addrs = [ipaddress.ip_address(info[4][0]) for info in infos]
         for addr in addrs:
-            if self._internal(addr):
+            if self._internal(addr, port):
+                where = f"{addr} port {port}" if port and any(addr in n for n, _ in self.allowed) else str(addr)
                 return (
-                    f"{host} is {addr}, an internal address: not fetched"
+                    f"{host} is {where}, an internal address: not fetched"
                     " (list it in crawl.hosts as an address, or in crawl.allow_addresses, to crawl it)"
                 )
         return None
@@ -148,9 +145,10 @@ class AddressGuardMiddleware:
         if parts.scheme not in ("http", "https"):
             raise IgnoreRequest(f"only http(s) is fetched, not {parts.scheme}:")
         host = (parts.hostname or "").lower()
-        if host not in self.verdicts:
-            self.verdicts[host] = await self._verdict(host)
-        verdict = self.verdicts[host]
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if (host, port) not in self.verdicts:
+            self.verdicts[(host, port)] = await self._verdict(host, port)
+        verdict = self.verdicts[(host, port)]
         if verdict is not None:
             raise IgnoreRequest(verdict)
 

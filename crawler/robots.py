@@ -25,6 +25,8 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 
+from crawler.resolver import refusal
+
 log = logging.getLogger(__name__)
 
 DISALLOW_ALL = "User-agent: *\nDisallow: /\n"
@@ -96,6 +98,10 @@ class CachedRobotsTxtMiddleware:
         try:
             response: Response = await self.crawler.engine.download_async(request)  # type: ignore[union-attr]
         except Exception as exc:
+            refused = refusal(netloc.rsplit(":", 1)[0].strip("[]"))
+            if refused:
+                self._report(f"{netloc}: robots.txt not fetched: {refused}; so nothing is fetched from it")
+                return DISALLOW_ALL
             why = str(exc) or type(exc).__name__
             self._report(f"{netloc}: robots.txt unreachable ({type(exc).__name__}: {why}), so nothing is fetched from it (RFC 9309)")
             return DISALLOW_ALL

@@ -64,6 +64,8 @@ def scrapy_settings(cfg: Config) -> dict[str, Any]:
         "LOG_LEVEL": "WARNING",
         "LOGSTATS_INTERVAL": 0,
         "DNS_TIMEOUT": 20,
+        # The resolver checks the address each connection goes to (no DNS rebinding).
+        "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
     }
 
 

@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 from crawler.dumps import DumpError, expand_paths, read_dump
 from crawler.items import ArticleItem, ListingItem, SnapshotItem
 from crawler.pages import PageError, parse_article, parse_listing
+from crawler.resolver import refusal
 from crawler.urls import article_id, article_path_info, bare_host, canonical_url
 from crawler.wordpress import (
     SourceError,
@@ -148,9 +149,10 @@ class IcescoSpider(scrapy.Spider):
         crawler.signals.connect(spider._callback_error, signal=scrapy.signals.spider_error)
         return spider
 
-    def _callback_error(self, failure: Failure, response: Response) -> None:
+    def _callback_error(self, failure: Failure, response: Response | None = None) -> None:
         """A bug or surprise while reading one page: counted, and the run goes on."""
-        self.error(f"{response.url}: {failure.type.__name__}: {failure.getErrorMessage()}")
+        where = response.url if response is not None else "replay" if self.mode == "replay" else "crawl"
+        self.error(f"{where}: {failure.type.__name__}: {failure.getErrorMessage()[:300]}")
 
     def _closed(self) -> None:
         if self.archive is not None:
@@ -266,7 +268,7 @@ class IcescoSpider(scrapy.Spider):
         pure Python: processes, not threads, use the other cores), a bounded number ahead."""
         workers = min(PARSE_WORKERS, os.cpu_count() or 1)
         if len(files) < POOL_MIN_FILES or workers < 2:
-            yield from map(read_dump, files)
+            yield from (read_dump(f, self.config.replay.max_dump_bytes) for f in files)
             return
         ahead: deque[Future[tuple[list[ArticleItem], str | None]]] = deque()
         with ProcessPoolExecutor(
@@ -277,11 +279,11 @@ class IcescoSpider(scrapy.Spider):
         ) as pool:
             todo = iter(files)
             for path in itertools.islice(todo, PARSE_AHEAD):
-                ahead.append(pool.submit(read_dump, path))
+                ahead.append(pool.submit(read_dump, path, self.config.replay.max_dump_bytes))
             while ahead:
                 result = ahead.popleft().result()
                 for path in itertools.islice(todo, 1):
-                    ahead.append(pool.submit(read_dump, path))
+                    ahead.append(pool.submit(read_dump, path, self.config.replay.max_dump_bytes))
                 yield result
 
     # --- listings -----------------------------------------------------------------
@@ -467,12 +469,8 @@ class IcescoSpider(scrapy.Spider):
         key = canonical_url(start)
         try:
             categories = parse_categories(self._json_text(response), response.url)
-        except _SwitchedOff as exc:
-            yield from self._fallback(start, listing, str(exc))
-            return
         except SourceError as exc:
-            self.alarm(str(exc))
-            yield from self._fallback(start, listing, str(exc))
+            yield from self._rest_unreadable(start, listing, exc)
             return
         self.archive.save_source(key, categories=categories)
         src = self.archive.source(key) or {}
@@ -497,6 +495,13 @@ class IcescoSpider(scrapy.Spider):
                   "download_slot": _slot(url), "source": src, "names_fresh": names_fresh},
         )
 
+    def _rest_unreadable(self, start: str, listing: dict[str, Any] | None, exc: SourceError) -> Iterator[Any]:
+        """A REST answer that is not JSON at all (switched off, a security plugin's page):
+        the next source down. JSON that is not what WordPress sends: an alarm as well."""
+        if not isinstance(exc, _SwitchedOff):
+            self.alarm(str(exc))
+        yield from self._fallback(start, listing, str(exc))
+
     def _json_text(self, response: Response) -> str:
         ctype = _ctype(response).lower()
         if "json" not in ctype:
@@ -517,12 +522,8 @@ class IcescoSpider(scrapy.Spider):
                 yield self._categories_request(start, src["api_root"], listing, page=meta["page"])
                 return
             items, newest = parse_posts(text, response.url, self.hosts, src.get("categories") or {})
-        except _SwitchedOff as exc:
-            yield from self._fallback(start, listing, str(exc))
-            return
         except SourceError as exc:
-            self.alarm(str(exc))
-            yield from self._fallback(start, listing, str(exc))
+            yield from self._rest_unreadable(start, listing, exc)
             return
         self.readable.add(start)
         if meta["page"] == 1:
@@ -690,6 +691,8 @@ class IcescoSpider(scrapy.Spider):
             self.archive.article_fetch_failed(aid, give_up=gone)
         if response is not None:
             self.error(f"{asked}: HTTP {response.status}")
+        elif refused := refusal(urlsplit(asked).hostname or ""):
+            self.error(f"{asked}: {refused}")
         else:
             name = failure.type.__name__
             why = failure.getErrorMessage().strip() or _WHY.get(name, "failed")

@@ -9,6 +9,7 @@ transaction.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -22,6 +23,7 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from crawler.items import ArticleItem, ListingItem, normalise_text
+from monitor.locks import database_setup_lock
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +215,47 @@ def m005_sources(db: Database) -> None:
     # Layout alarms of a run: what could not be read, and why (JSON list).
     db.table("runs").add_column("alarms", str)
 
+
+@migrations()
+def m006_sequence(db: Database) -> None:
+    # Digests follow the order in which articles were first stored, by number, not by
+    # time (stored times have one-second resolution, and a crawl stamps its articles
+    # with the time it started, not the time it committed).
+    #
+    # Why a column of its own and not the rowid: articles has a TEXT primary key, so its
+    # rowid is an implicit one that VACUUM may renumber, and the largest rowid may be
+    # given again after a delete. `seq` is set once, by the trigger below, inside the
+    # writing transaction: writers are serialised, so numbers grow in commit order (a
+    # reader that saw max(seq) = n will never later meet an article numbered <= n that
+    # it had not seen). Existing rows are numbered in first-seen order.
+    db.execute("ALTER TABLE articles ADD COLUMN seq INTEGER")
+    db.execute(
+        "WITH numbered AS (SELECT rowid AS r, row_number() OVER (ORDER BY first_seen_at, rowid) AS n FROM articles)"
+        " UPDATE articles SET seq = numbered.n FROM numbered WHERE numbered.r = articles.rowid"
+    )
+    db.execute("CREATE UNIQUE INDEX articles_seq ON articles (seq)")
+    db.execute(
+        "CREATE TRIGGER articles_seq_ai AFTER INSERT ON articles WHEN new.seq IS NULL BEGIN"
+        " UPDATE articles SET seq = (SELECT COALESCE(max(seq), 0) + 1 FROM articles) WHERE rowid = new.rowid; END"
+    )
+    # A subscription starts after a number (articles numbered above it are for the
+    # subscriber) and keeps a position: every article numbered up to it was either put
+    # in a digest or did not match the subscriber's filters. Existing subscriptions start
+    # after what was first seen before they were recorded (the old rule, `>=`, kept
+    # exactly once: no article is lost, and the ledger stops any one being sent twice).
+    db.execute("ALTER TABLE subscriptions ADD COLUMN after_seq INTEGER")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN position INTEGER")
+    db.execute(
+        "UPDATE subscriptions SET after_seq ="
+        " (SELECT COALESCE(max(seq), 0) FROM articles WHERE first_seen_at < subscriptions.subscribed_at)"
+    )
+    db.execute("UPDATE subscriptions SET position = after_seq")
+    # The numbers a digest covers: (first_seq - 1, last_seq]; its matching articles are in it.
+    db.execute("ALTER TABLE deliveries ADD COLUMN first_seq INTEGER")
+    db.execute("ALTER TABLE deliveries ADD COLUMN last_seq INTEGER")
+    # Sent messages whose bytes are still kept, by age: pruning reads only those.
+    db.execute("CREATE INDEX deliveries_kept ON deliveries (sent_at) WHERE message IS NOT NULL AND status = 'sent'")
+
 MAX_FETCH_ATTEMPTS = 10  # a listed article that fails this often is given up (and reported)
 
 
@@ -281,18 +324,33 @@ class Archive:
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            self.db = Database(conn)
-            if migrate:
-                migrations.apply(self.db)
+            with database_setup_lock(self.path) if migrate else contextlib.nullcontext():
+                conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+                conn.execute("PRAGMA busy_timeout = 30000")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+                self.db = Database(conn)
+                if migrate:
+                    self._refuse_foreign()
+                    migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"database {self.path}: {exc}{storage_hint(self.path)}") from None
         except OSError as exc:
             raise ArchiveError(f"database {self.path}: {exc}") from None
+
+    def _refuse_foreign(self) -> None:
+        """A database that holds tables and is not ours (no record of our migrations) is
+        another application's: it is not changed."""
+        tables = [r[0] for r in self.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        ours = Migrations.migrations_table in tables and self.db.conn.execute(
+            f"SELECT 1 FROM {Migrations.migrations_table} WHERE migration_set = ? LIMIT 1", [migrations.name]
+        ).fetchone()
+        if tables and not ours:
+            shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
+            self.db.conn.close()
+            raise ArchiveError(f"database {self.path}: not an icesco-monitor archive (it holds other tables: {shown});"
+                               " not changed")
 
     def close(self) -> None:
         self.db.conn.close()
@@ -377,6 +435,10 @@ class Archive:
         rows = list(self.db.query("SELECT * FROM subscriptions WHERE address = ?", [address]))
         return rows[0] if rows else None
 
+    def subscriptions(self) -> dict[str, dict[str, Any]]:
+        """Every recorded subscription, by address (one query for a whole digest check)."""
+        return {row["address"]: row for row in self.db.query("SELECT * FROM subscriptions")}
+
     def forget_subscribers_except(self, addresses: set[str]) -> list[str]:
         """Drop the subscriptions of addresses no longer configured, so that one added
         again later starts afresh (no back catalogue). Returns the dropped addresses."""
@@ -384,29 +446,89 @@ class Archive:
         self.conn.executemany("DELETE FROM subscriptions WHERE address = ?", [(a,) for a in gone])
         return gone
 
+    def last_seq(self) -> int:
+        """The number of the article stored last (0: none). An index look-up."""
+        return int(self.conn.execute("SELECT COALESCE(max(seq), 0) FROM articles").fetchone()[0])
+
     def subscribe(self, address: str, now: dt.datetime) -> None:
+        """Record a subscriber: what is stored now is not for them, whatever its time
+        (the subscription starts after the current last number, read in the same statement)."""
         self.conn.execute(
-            "INSERT OR IGNORE INTO subscriptions (address, subscribed_at, last_due_at) VALUES (?, ?, ?)",
+            "INSERT OR IGNORE INTO subscriptions (address, subscribed_at, last_due_at, after_seq, position)"
+            " SELECT ?, ?, ?, n, n FROM (SELECT COALESCE(max(seq), 0) AS n FROM articles)",
             (address, iso(now), iso(now)),
         )
 
-    def undelivered(self, address: str, since: str, limit: int) -> list[dict[str, Any]]:
-        """Articles first seen after ``since`` that this address has not been sent
-        (nor has waiting in a digest), oldest first."""
+    def undelivered(
+        self,
+        address: str,
+        after: int,
+        upto: int,
+        limit: int,
+        *,
+        keywords: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        languages: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
+        """The articles numbered in (after, upto] that match the filters and this address
+        has not been sent (nor has waiting in a digest), in number order, at most limit.
+
+        Every filter is an any-of list (empty: all) and is applied in SQL, so the cost is
+        that of the numbers in range, never of the archive: ``languages`` the article's
+        language, ``categories`` one of its categories (both ignoring case); ``keywords``
+        a word of the title or body starting with the keyword (case and diacritics
+        ignored; through the full-text index ``articles_fts``; a keyword of several
+        words is a phrase), or the keyword anywhere in the subtitle (ignoring case).
+        Only the columns a digest shows are read, and the bodies of the rows returned.
+        """
+        where = ["a.seq > ?", "a.seq <= ?", "NOT EXISTS (SELECT 1 FROM delivered d WHERE d.address = ? AND d.article_id = a.id)"]
+        params: list[Any] = [after, upto, address]
+        langs = sorted({_fold(w) for w in languages if _fold(w)})
+        if langs:
+            where.append(f"icesco_fold(a.lang) IN ({','.join('?' * len(langs))})")
+            params += langs
+        cats = sorted({_fold(c) for c in categories if _fold(c)})
+        if cats:
+            where.append(
+                "json_valid(a.categories) AND EXISTS (SELECT 1 FROM json_each(a.categories) c"
+                f" WHERE icesco_fold(c.value) IN ({','.join('?' * len(cats))}))"
+            )
+            params += cats
+        words = {_fold(k): k.strip() for k in sorted(keywords) if _fold(k)}
+        if words:
+            # Once per query, from the first new rowid on: FTS5 seeks to it, so the cost is
+            # that of the new articles, not of the term's whole doclist. (min(rowid) of the
+            # range is a lower bound whatever the rowids' order; it is tight because rowids
+            # only grow, articles being never deleted.)
+            anyof = [
+                "a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+                " AND rowid >= (SELECT min(rowid) FROM articles WHERE seq > ? AND seq <= ?))"
+            ]
+            params += [" OR ".join(_fts_prefix_phrase(w) for w in words.values()), after, upto]
+            for folded in words:
+                anyof.append("instr(icesco_fold(a.subtitle), ?) > 0")
+                params.append(folded)
+            where.append("(" + " OR ".join(anyof) + ")")
+        params.append(limit)
+        self.conn.create_function("icesco_fold", 1, _fold, deterministic=True)
         rows = list(
             self.db.query(
-                "SELECT * FROM articles WHERE first_seen_at >= ? AND id NOT IN"
-                " (SELECT article_id FROM delivered WHERE address = ?)"
-                " ORDER BY first_seen_at, COALESCE(published_at, ''), id LIMIT ?",
-                [since, address, limit],
+                "SELECT a.seq, a.id, a.url, a.lang, a.title, a.subtitle, a.body, a.published_at, a.first_seen_at,"
+                f" a.categories FROM articles a WHERE {' AND '.join(where)} ORDER BY a.seq LIMIT ?",
+                params,
             )
         )
         for row in rows:
             row["categories"] = json.loads(row["categories"] or "[]")
         return rows
 
-    def mark_due_done(self, address: str, due_at: dt.datetime) -> None:
-        self.conn.execute("UPDATE subscriptions SET last_due_at = ? WHERE address = ?", (iso(due_at), address))
+    def mark_due_done(self, address: str, due_at: dt.datetime, position: int) -> None:
+        """Nothing to send: this scheduled time is done, and every article numbered up to
+        ``position`` has been considered (none matched, or all were sent)."""
+        self.conn.execute(
+            "UPDATE subscriptions SET last_due_at = ?, position = max(COALESCE(position, 0), ?) WHERE address = ?",
+            (iso(due_at), position, address),
+        )
 
     def create_delivery(
         self,
@@ -417,28 +539,37 @@ class Archive:
         article_ids: list[str],
         due_at: dt.datetime,
         now: dt.datetime,
+        *,
+        first_seq: int,
+        last_seq: int,
     ) -> int:
         """Record a digest before it is sent, reserving its articles for this address
-        (so that no other digest carries them) — in one transaction."""
+        (so that no other digest carries them) and moving the subscriber's position to
+        the last number it covers — in one transaction."""
         with self.db.atomic():
             cur = self.conn.execute(
                 "INSERT INTO deliveries (address, digest_key, message_id, message, article_ids, status,"
-                " attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 'sending', 0, ?, ?)",
-                (address, digest_key, message_id, message, json.dumps(article_ids), iso(now), iso(now)),
+                " attempts, created_at, next_attempt_at, first_seq, last_seq)"
+                " VALUES (?, ?, ?, ?, ?, 'sending', 0, ?, ?, ?, ?)",
+                (address, digest_key, message_id, message, json.dumps(article_ids), iso(now), iso(now),
+                 first_seq, last_seq),
             )
             delivery_id = int(cur.lastrowid or 0)
             self.conn.executemany(
                 "INSERT INTO delivered (address, article_id, delivery_id) VALUES (?, ?, ?)",
                 [(address, aid, delivery_id) for aid in article_ids],
             )
-            self.conn.execute("UPDATE subscriptions SET last_due_at = ? WHERE address = ?", (iso(due_at), address))
+            self.conn.execute(
+                "UPDATE subscriptions SET last_due_at = ?, position = max(COALESCE(position, 0), ?) WHERE address = ?",
+                (iso(due_at), last_seq, address),
+            )
         return delivery_id
 
     def open_deliveries(self, now: dt.datetime) -> list[dict[str, Any]]:
         """Deliveries to (re)send now: interrupted ones, and retries whose time has come."""
         return list(
             self.db.query(
-                "SELECT * FROM deliveries WHERE status = 'sending'"
+                "SELECT id, address, message, attempts FROM deliveries WHERE status = 'sending'"
                 " OR (status = 'retry' AND next_attempt_at <= ?) ORDER BY id",
                 [iso(now)],
             )
@@ -460,9 +591,21 @@ class Archive:
             ("failed" if permanent else "retry", error[:500], iso(retry_at or now), delivery_id),
         )
 
+    def prune_messages(self, sent_before: dt.datetime) -> int:
+        """Drop the bytes of digests sent before a time (the row, its Message-ID, its
+        articles and seq range stay). Only sent ones: a digest still 'sending' or waiting
+        for a 'retry' keeps the exact bytes its re-send needs; a 'failed' one keeps them
+        for the operator. Returns how many lost their bytes."""
+        cur = self.conn.execute(
+            "UPDATE deliveries INDEXED BY deliveries_kept SET message = NULL"
+            " WHERE message IS NOT NULL AND status = 'sent' AND sent_at < ?",
+            (iso(sent_before),),
+        )
+        return cur.rowcount
+
     def deliveries(self, status: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, address, digest_key, message_id, article_ids, status, attempts, created_at,"
-        sql += " next_attempt_at, sent_at, last_error FROM deliveries"
+        sql += " next_attempt_at, sent_at, last_error, first_seq, last_seq, message IS NOT NULL AS kept FROM deliveries"
         if status:
             return list(self.db.query(sql + " WHERE status = ? ORDER BY id", [status]))
         return list(self.db.query(sql + " ORDER BY id"))
@@ -741,6 +884,10 @@ class Archive:
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
 
+    def revision_count(self) -> int:
+        """How many revisions are stored (without reading them)."""
+        return int(self.conn.execute("SELECT count(*) FROM revisions").fetchone()[0])
+
     def revisions(self, article_id: str | None = None) -> list[dict[str, Any]]:
         if article_id is None:
             return list(self.db.query("SELECT * FROM revisions ORDER BY id"))
@@ -777,6 +924,17 @@ class Archive:
         for row in rows:
             row["categories"] = json.loads(row["categories"] or "[]")
         return rows
+
+
+def _fold(value: Any) -> str:
+    """Text compared ignoring case (Unicode case folding) and outer spaces; SQL's lower()
+    folds ASCII only. Registered as the SQL function icesco_fold."""
+    return "" if value is None else str(value).casefold().strip()
+
+
+def _fts_prefix_phrase(keyword: str) -> str:
+    """A keyword as an FTS5 phrase whose last word is a prefix ("herit" finds heritage)."""
+    return '"' + keyword.replace('"', '""') + '" *'
 
 
 def _fts_query(text: str) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
+import re
 import sqlite3
 import sys
 import time
@@ -15,7 +17,7 @@ import click
 
 from feeds.render import local_date
 from monitor.archive import Archive, ArchiveError, storage_hint
-from monitor.config import Config, ConfigError, load_config
+from monitor.config import Config, ConfigError, load_config, url_problem
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,35 @@ class _LogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         ours = record.name.split(".")[0] in ("crawler", "monitor", "feeds")
         return record.levelno >= (self.level if ours else max(self.level, logging.WARNING))
+
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text with control characters shown as escapes: a title or file name never sends
+    escape sequences or bidi overrides to a terminal. (In JSON output the escapes are
+    JSON escapes of the same characters.)"""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+class _SafeStream(io.TextIOBase):
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.stream.isatty())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.stream, "encoding", "utf-8"))
 
 
 def _setup_logging(verbose: int) -> None:
@@ -71,6 +102,8 @@ class _Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int, quiet: bool) -> None:
     """Follow ICESCO's news article by article: crawl, archive, publish."""
+    if not isinstance(sys.stdout, _SafeStream):
+        sys.stdout, sys.stderr = _SafeStream(sys.stdout), _SafeStream(sys.stderr)  # type: ignore[assignment]
     _setup_logging(-1 if quiet else verbose)
     try:
         cfg = load_config(config_path)
@@ -108,8 +141,9 @@ def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[s
         if missing:
             _fail(f"no such file or folder: {', '.join(missing)}", 2)
     for url in start_urls:
-        if not url.startswith(("http://", "https://")):
-            _fail(f"--start-url: expected an http(s) URL, got {url!r}", 2)
+        problem = url_problem(url)
+        if problem:
+            _fail(f"--start-url: {problem}", 2)
     _open(cfg).close()  # fail early, with a clear message, on an unusable database
     started = time.monotonic()
     try:
@@ -227,7 +261,7 @@ def status(cfg: Config, as_json: bool) -> None:
             "database": str(Path(cfg.database).resolve()),
             "config": cfg.source,
             "articles": archive.count(),
-            "revisions": len(archive.revisions()),
+            "revisions": archive.revision_count(),
             "runs": archive.last_runs(10),
             "digests": {d: n for d, n in archive.metrics()["deliveries"].items()},
             "failed_digests": [
@@ -310,6 +344,7 @@ def feed(cfg: Config, out_dir: str | None) -> None:
 def digest(cfg: Config, dry_run: bool, outbox: str | None, now_text: str | None, as_json: bool) -> None:
     """Send the digests that are due (and retry those that failed for now)."""
     from monitor.delivery import run_digests
+    from monitor.digests import TemplateProblem
 
     now = _now(now_text)
     try:
@@ -317,7 +352,7 @@ def digest(cfg: Config, dry_run: bool, outbox: str | None, now_text: str | None,
             report = run_digests(cfg, archive, now, dry_run=dry_run, outbox=Path(outbox) if outbox else None)
     except LockError as exc:
         _fail(f"{exc}; not starting a second one", 3)
-    except LockFileError as exc:
+    except (LockFileError, TemplateProblem) as exc:
         _fail(str(exc))
         return
     result = {
@@ -358,6 +393,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) ->
     if demo:
         _demo_config(cfg, explicit_db=ctx.parent is not None and bool(ctx.parent.params.get("db_path")))
     config_path = ctx.parent.params.get("config_path") if ctx.parent else None
+    _open(cfg).close()  # an unusable database: one line, before anything starts
     service = Service(cfg, config_path, host or cfg.service.host, cfg.service.port if port is None else port)
 
     def stop(signum: int, frame: object) -> None:
@@ -370,6 +406,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) ->
     except LockError as exc:
         _fail(f"{exc}; not starting a second one", 3)
     except LockFileError as exc:
+        _fail(str(exc))
+    except ArchiveError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot serve on {host or cfg.service.host}:{cfg.service.port if port is None else port}: {exc.strerror}")

@@ -7,9 +7,10 @@ Secrets never live here: they come from the environment.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
+import email.utils
 import math
 import re
+import stat
 import types
 import typing
 import zoneinfo
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from crawler.addresses import parse_allowed
 from crawler.urls import bare_host
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -30,6 +32,63 @@ PROJECT_URL = "https://github.com/icesco-monitor/icesco-monitor"
 
 class ConfigError(ValueError):
     """A configuration value is missing, of the wrong type or out of range."""
+
+
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_YAML_VALUES = 100_000  # values after aliases are expanded
+MAX_YAML_DEPTH = 50
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    """A value as an error shows it: its repr, cut (an error never echoes a whole value)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_yaml_size(node: yaml.Node, file: Path) -> None:
+    """Refuse a document whose aliases expand beyond a sane size or depth (an alias bomb)."""
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node, depth: int) -> int:
+        if depth > MAX_YAML_DEPTH:
+            raise ConfigError(f"{file}: nested more than {MAX_YAML_DEPTH} levels deep")
+        if id(n) in sizes:
+            return sizes[id(n)]
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            total += sum(size(c, depth + 1) for c in n.value)
+        elif isinstance(n, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in n.value)
+        if total > MAX_YAML_VALUES:
+            raise ConfigError(f"{file}: its aliases expand to more than {MAX_YAML_VALUES:,} values")
+        sizes[id(n)] = total
+        return total
+
+    size(node, 0)
+
+
+def _read_yaml(file: Path) -> Any:
+    try:
+        st = file.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"{file}: not a regular file")
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{file}: {st.st_size:,} bytes; a config file is at most {MAX_CONFIG_BYTES:,}")
+        text = file.read_bytes()[: MAX_CONFIG_BYTES + 1].decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the config file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: the config file is not UTF-8 text") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            return {}
+        _check_yaml_size(node, file)
+        return yaml.safe_load(text) or {}
+    except RecursionError:
+        raise ConfigError(f"{file}: nested too deeply") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {str(exc)[:300]}") from None
 
 
 # ICESCO's English news, French front-page news and Arabic news categories (Arabic paths
@@ -77,6 +136,7 @@ class CrawlConfig:
 @dataclass
 class ReplayConfig:
     paths: list[str] = field(default_factory=lambda: [str(DEMO_DUMPS)])
+    max_dump_bytes: int = 20 * 1024 * 1024  # a larger dump is refused (that file's error)
 
 
 @dataclass
@@ -109,6 +169,7 @@ class DigestConfig:
     max_items: int = 100  # articles per digest at most; the rest wait for the next one
     retry_minutes: float = 5.0  # first retry after a temporary SMTP failure, doubling…
     retry_max_minutes: float = 360.0  # …up to this; temporary failures are retried until they pass
+    retention_days: float = 30.0  # sent digests keep their bytes this long (a re-send needs none after)
 
 
 @dataclass
@@ -168,6 +229,7 @@ _RULES: dict[str, tuple[float | None, float | None]] = {
     "crawl.max_response_bytes": (1024, 1 << 31),
     "crawl.source_recheck_hours": (0, 24 * 365),
     "crawl.rest_per_page": (1, 100),
+    "replay.max_dump_bytes": (1024, 1 << 31),
     "crawl.robots_cache_hours": (0, 24),
     "feed.items": (1, 1000),
     "smtp.port": (1, 65535),
@@ -175,6 +237,7 @@ _RULES: dict[str, tuple[float | None, float | None]] = {
     "digest.max_items": (1, 10_000),
     "digest.retry_minutes": (0, 1440),
     "digest.retry_max_minutes": (1, 10_080),
+    "digest.retention_days": (0, 36_500),
     "service.port": (0, 65535),
     "service.crawl_every_minutes": (0.05, 100_000),
     "service.crawl_jitter_seconds": (0, 86_400),
@@ -196,11 +259,11 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
         (inner,) = typing.get_args(kind)
         if dataclasses.is_dataclass(inner):
             if not isinstance(value, list):
-                raise ConfigError(f"{key}: expected a list of mappings, got {value!r}")
+                raise ConfigError(f"{key}: expected a list of mappings, got {_show(value)}")
             out = []
             for i, v in enumerate(value):
                 if not isinstance(v, dict):
-                    raise ConfigError(f"{key}[{i}]: expected a mapping of settings, got {v!r}")
+                    raise ConfigError(f"{key}[{i}]: expected a mapping of settings, got {_show(v)}")
                 obj = inner()  # type: ignore[operator]
                 _merge(obj, v, f"{key}[{i}].")
                 out.append(obj)
@@ -208,32 +271,32 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
+            raise ConfigError(f"{key}: expected a list, got {_show(value)}")
         return [_coerce(f"{key}[{i}]", v, inner) for i, v in enumerate(value)]
     if kind is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+            raise ConfigError(f"{key}: expected true or false, got {_show(value)}")
         return value
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+            raise ConfigError(f"{key}: expected a whole number, got {_show(value)}")
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
+            raise ConfigError(f"{key}: expected a number, got {_show(value)}")
         value = float(value)
     elif kind is str:
         if key.endswith(".at") and isinstance(value, int) and not isinstance(value, bool):
             raise ConfigError(f'{key}: write the time in quotes, like "07:30" (YAML reads 7:30 as a number)')
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise ConfigError(f"{key}: expected text, got {value!r}")
+            raise ConfigError(f"{key}: expected text, got {_show(value)}")
         value = str(value)
     if key in _CHOICES and value not in _CHOICES[key]:
-        raise ConfigError(f"{key}: expected one of {', '.join(_CHOICES[key])}, got {value!r}")
+        raise ConfigError(f"{key}: expected one of {', '.join(_CHOICES[key])}, got {_show(value)}")
     if key in _RULES:
         lo, hi = _RULES[key]
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             span = f"from {lo} to {hi}" if hi is not None else f"≥ {lo}"
-            raise ConfigError(f"{key}: expected a value {span}, got {value!r}")
+            raise ConfigError(f"{key}: expected a value {span}, got {_show(value)}")
     return value
 
 
@@ -247,7 +310,7 @@ def _merge(obj: Any, data: dict[str, Any], prefix: str) -> None:
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
-                raise ConfigError(f"{full}: expected a mapping of settings, got {value!r}")
+                raise ConfigError(f"{full}: expected a mapping of settings, got {_show(value)}")
             _merge(current, value, f"{full}.")
         else:
             kind = hints[key]
@@ -274,22 +337,74 @@ def _check_subscribers(cfg: Config) -> None:
             raise ConfigError(f"{where}.address: {sub.address} is listed twice")
         seen.add(sub.address)
         if sub.cadence not in ("daily", "weekly", "hourly", "immediate"):
-            raise ConfigError(f"{where}.cadence: expected daily, weekly, hourly or immediate, got {sub.cadence!r}")
+            raise ConfigError(f"{where}.cadence: expected daily, weekly, hourly or immediate, got {_show(sub.cadence)}")
         if not isinstance(sub.at, str) or not _TIME_RE.match(sub.at):
-            raise ConfigError(f"{where}.at: expected a time like 07:00, got {sub.at!r}")
+            raise ConfigError(f"{where}.at: expected a time like 07:00, got {_show(sub.at)}")
         sub.weekday = sub.weekday.lower()
         if sub.weekday not in _WEEKDAYS:
-            raise ConfigError(f"{where}.weekday: expected a day name like monday, got {sub.weekday!r}")
+            raise ConfigError(f"{where}.weekday: expected a day name like monday, got {_show(sub.weekday)}")
         try:
             zoneinfo.ZoneInfo(sub.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"{where}.timezone: unknown time zone {sub.timezone!r}") from None
+            raise ConfigError(f"{where}.timezone: unknown time zone {_show(sub.timezone)}") from None
+
+
+def url_problem(url: str) -> str | None:
+    """Why a start URL cannot be crawled, or None."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return f"expected an http(s) URL, got {_show(url)}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError when out of range)
+    except ValueError as exc:
+        return f"not a valid URL ({exc}): {_show(url)}"
+    if not parts.hostname:
+        return f"no host in {_show(url)}"
+    return None
+
+
+_MAILBOX = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>\s,\"]")
+
+
+def _check_digest(cfg: Config) -> None:
+    """Values that end up in mail headers: checked here, not when the first digest is sent."""
+    d = cfg.digest
+    _name, address = email.utils.parseaddr(d.sender)
+    if not _MAILBOX.match(address or "") or any(c in d.sender for c in "\r\n"):
+        raise ConfigError(f"digest.sender: expected an address like 'Name <user@example.org>', got {_show(d.sender)}")
+    if not _MAILBOX.match(d.unsubscribe_mailto):
+        raise ConfigError(f"digest.unsubscribe_mailto: expected one address like user@example.org,"
+                          f" got {_show(d.unsubscribe_mailto)}")
+    if d.unsubscribe_url:
+        if not d.unsubscribe_url.startswith("https://") or _HEADER_UNSAFE.search(d.unsubscribe_url):
+            raise ConfigError(f"digest.unsubscribe_url: expected an https URL without spaces, control characters,"
+                              f" quotes, commas or angle brackets, got {_show(d.unsubscribe_url)}")
+    if any(c in d.list_id for c in "\r\n"):
+        raise ConfigError(f"digest.list_id: no line breaks, got {_show(d.list_id)}")
+    if d.template_dir:
+        _check_templates(cfg)
+
+
+def _check_templates(cfg: Config) -> None:
+    import datetime as dt
+
+    from monitor.delivery import digest_settings
+    from monitor.digests import TemplateProblem, check_templates
+
+    if not Path(cfg.digest.template_dir).is_dir():
+        raise ConfigError(f"digest.template_dir: no such folder: {_show(cfg.digest.template_dir)}")
+    try:
+        check_templates(digest_settings(cfg), dt.datetime.now(dt.UTC))
+    except TemplateProblem as exc:
+        raise ConfigError(f"digest.template_dir: {exc}") from None
 
 
 def _check(cfg: Config) -> None:
     for i, url in enumerate(cfg.crawl.start_urls):
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"crawl.start_urls[{i}]: expected an http(s) URL, got {url!r}")
+        problem = url_problem(url)
+        if problem:
+            raise ConfigError(f"crawl.start_urls[{i}]: {problem}")
     if not cfg.crawl.start_urls:
         raise ConfigError("crawl.start_urls: at least one URL is needed")
     if not cfg.database:
@@ -297,18 +412,18 @@ def _check(cfg: Config) -> None:
     try:
         zoneinfo.ZoneInfo(cfg.site.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"site.timezone: unknown time zone {cfg.site.timezone!r}") from None
+        raise ConfigError(f"site.timezone: unknown time zone {_show(cfg.site.timezone)}") from None
     for i, addr in enumerate(cfg.crawl.allow_addresses):
         try:
-            ipaddress.ip_network(addr, strict=False)
+            parse_allowed(addr)
         except ValueError:
-            raise ConfigError(f"crawl.allow_addresses[{i}]: expected an IP address or network, got {addr!r}") from None
+            raise ConfigError(f"crawl.allow_addresses[{i}]: expected an IP address or network, maybe with a port"
+                              f" (127.0.0.1:8080), got {_show(addr)}") from None
     if not cfg.feed.base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"feed.base_url: expected an http(s) URL, got {cfg.feed.base_url!r}")
+        raise ConfigError(f"feed.base_url: expected an http(s) URL, got {_show(cfg.feed.base_url)}")
     if not cfg.feed.base_url.endswith("/"):
         cfg.feed.base_url += "/"
-    if cfg.digest.unsubscribe_url and not cfg.digest.unsubscribe_url.startswith("https://"):
-        raise ConfigError(f"digest.unsubscribe_url: expected an https URL, got {cfg.digest.unsubscribe_url!r}")
+    _check_digest(cfg)
     if cfg.subscribers:
         _check_subscribers(cfg)
 
@@ -320,16 +435,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     if file is None and Path("config.yaml").is_file():
         file = Path("config.yaml")
     if file is not None:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{file}: cannot read the config file: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{file}: the config file is not UTF-8 text") from None
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+        data = _read_yaml(file)
         if not isinstance(data, dict):
             raise ConfigError(f"{file}: expected a mapping of settings at the top level")
         try:
@@ -338,6 +444,8 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"{file}: {exc}") from None
         cfg.source = str(file)
         base = file.resolve().parent
+        if not cfg.database:
+            raise ConfigError(f"{file}: database: a file path is needed")
         # Relative paths in a config file are relative to that file.
         if not Path(cfg.database).is_absolute() and "database" in data:
             cfg.database = str(base / cfg.database)

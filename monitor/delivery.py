@@ -1,8 +1,10 @@
 """Digest runs: who is due, what they get, and a ledger so nothing is sent twice or lost.
 
 Per subscriber and scheduled time: the first run after a subscriber appears records the
-subscription and sends nothing; later, at each scheduled time, the matching articles
-first seen since then and never sent to them go out in one digest. The digest is written
+subscription and sends nothing; later, at each scheduled time (``immediate``: at every
+check), the matching articles stored after the subscription and never sent to them go
+out in one digest. "After" is by the articles' sequence numbers, not their times, so
+nothing depends on which second things happened in. The digest is written
 to the ledger (its exact bytes, its articles reserved) *before* it is sent, and marked
 sent after: a crash in between re-sends the same message, with the same Message-ID, once.
 Temporary SMTP failures are retried with backoff; permanent ones are recorded.
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from monitor.archive import Archive, iso
 from monitor.config import Config, SubscriberConfig
-from monitor.digests import DigestSettings, Subscriber, matches, message_id, previous_due, render_digest
+from monitor.digests import DigestSettings, Subscriber, message_id, previous_due, render_digest
 from monitor.mailer import DeliveryError, SmtpSettings, message_bytes, send, write_outbox
 
 log = logging.getLogger(__name__)
@@ -106,7 +108,15 @@ def run_digests(
     cfg: Config, archive: Archive, now: dt.datetime, *, dry_run: bool = False, outbox: Path | None = None
 ) -> DigestReport:
     """Send what is due at ``now``. With dry_run, write the .eml files that would be sent
-    (to ``outbox`` or the configured one) and record nothing."""
+    (to ``outbox`` or the configured one) and record nothing.
+
+    What a subscriber gets is decided by the articles' numbers (``seq``, in the order
+    they were first stored), never by their times: a subscription starts after the last
+    number stored when it was recorded, and keeps a position (every article numbered up
+    to it was sent or did not match). A check therefore costs what is new: with nothing
+    new it reads no article at all; otherwise it reads, per subscriber due, the numbers
+    past their position, filtered in SQL, and the rows of the articles it sends.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     report = DigestReport()
@@ -122,38 +132,65 @@ def run_digests(
     for row in archive.open_deliveries(now):
         if row["address"] not in configured:
             continue  # unsubscribed: no more mail, ever
+        if row["message"] is None:  # pragma: no cover - pruning keeps what a re-send needs
+            log.error("digest %s to %s: its bytes are gone; not re-sent", row["id"], row["address"])
+            continue
         _attempt(cfg, archive, deliver, row["id"], _parse(row["message"]), row["attempts"], now, report, dry_run)
 
     # 2. New digests for the subscribers whose time has come.
+    top = archive.last_seq()  # what is new is numbered above a subscriber's position, up to here
+    subscriptions = archive.subscriptions()
     for sub_cfg in cfg.subscribers:
         address = sub_cfg.address
-        sub_row = archive.subscription(address)
+        sub_row = subscriptions.get(address)
         if sub_row is None:
             if not dry_run:
                 archive.subscribe(address, now)
             report.subscribed.append(address)
-            log.info("%s: new subscriber recorded; articles first seen from now on will be sent", address)
+            log.info("%s: new subscriber recorded; articles stored from now on will be sent", address)
             continue
         slot = due_at(sub_cfg, now)
-        if iso(slot) <= sub_row["last_due_at"]:
+        if sub_cfg.cadence != "immediate" and iso(slot) <= (sub_row["last_due_at"] or ""):
             continue  # this scheduled time is done
-        sub = subscriber(sub_cfg)
-        rows = [r for r in archive.undelivered(address, sub_row["subscribed_at"], 1_000_000) if matches(sub, r)]
-        rows = rows[: cfg.digest.max_items]
+        position = int(sub_row["position"] or 0)
+        if position >= top:
+            if sub_cfg.cadence != "immediate" and not dry_run:
+                archive.mark_due_done(address, slot, position)
+            continue  # nothing new: no article is read
+        rows = archive.undelivered(
+            address,
+            position,
+            top,
+            cfg.digest.max_items,
+            keywords=sub_cfg.keywords,
+            categories=sub_cfg.categories,
+            languages=sub_cfg.languages,
+        )
+        # Considered: up to the last article taken when the digest is full (the rest
+        # wait for the next one), else everything up to top.
+        last = rows[-1]["seq"] if len(rows) >= cfg.digest.max_items else top
         if not rows:
             if not dry_run:
-                archive.mark_due_done(address, slot)
+                archive.mark_due_done(address, slot, last)
             continue  # no empty digests
         rows.sort(key=lambda r: (r["published_at"] or r["first_seen_at"][:10], r["first_seen_at"]), reverse=True)
-        key = f"{sub_cfg.cadence}:{iso(slot)}"
-        msg = render_digest(sub, rows, now, settings, digest_key=key)
+        # Distinct for every digest, even two in one second: the numbers it covers.
+        key = f"{sub_cfg.cadence}:{iso(slot)}:{position + 1}-{last}"
+        msg = render_digest(subscriber(sub_cfg), rows, now, settings, digest_key=key)
         if dry_run:
             report.written.append(write_outbox(msg, deliver.outbox or Path(cfg.digest.outbox)))
             continue
         delivery_id = archive.create_delivery(
-            address, key, message_id(address, key), message_bytes(msg), [r["id"] for r in rows], slot, now
+            address, key, message_id(address, key), message_bytes(msg), [r["id"] for r in rows], slot, now,
+            first_seq=position + 1, last_seq=last,
         )
         _attempt(cfg, archive, deliver, delivery_id, msg, 0, now, report, dry_run)
+
+    if not dry_run:
+        # Sent digests keep their bytes for digest.retention_days; a re-send needs none after.
+        pruned = archive.prune_messages(now - dt.timedelta(days=cfg.digest.retention_days))
+        if pruned:
+            log.info("%d sent digest(s) older than %g days: bytes dropped", pruned, cfg.digest.retention_days)
     return report
 
 

@@ -363,6 +363,28 @@ def _autoescape(name: str | None) -> bool:
     return bool(name) and str(name).endswith((".html.j2", ".html"))
 
 
+class TemplateProblem(ValueError):
+    """The digest templates cannot be rendered; the message names the template and why."""
+
+
+def template_problem(exc: BaseException, template_dir: str | None) -> str:
+    where = template_dir or "the shipped templates"
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where = f"{exc.filename or exc.name or where}, line {exc.lineno}"
+    message = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return f"digest template {where}: {type(exc).__name__}: {message}"
+
+
+def check_templates(settings: DigestSettings, now: dt.datetime) -> None:
+    """Render a sample digest once, so that a broken operator template is an error at start."""
+    sample = {
+        "id": "0000000000000000", "title": "Sample title", "subtitle": None, "body": "A sample paragraph.",
+        "url": "https://icesco.org/en/2024/07/11/sample/", "published_at": "2024-07-11", "first_seen_at": now.isoformat(),
+        "categories": "[]", "lang": "en",
+    }
+    render_digest(Subscriber(address="reader@example.org"), [sample], now, settings, digest_key="check")
+
+
 @functools.lru_cache(maxsize=1)
 def _environment(template_dir: str | None = None) -> jinja2.Environment:
     """The shipped templates; with ``template_dir``, the operator's templates first, in
@@ -439,9 +461,12 @@ def render_digest(
         "site_url": site,
         "feed_url": site + "feed.xml",
     }
-    env = _environment(settings.template_dir)
-    text = env.get_template("digest.txt.j2").render(context)
-    html = env.get_template("digest.html.j2").render(context)
+    try:
+        env = _environment(settings.template_dir)
+        text = env.get_template("digest.txt.j2").render(context)
+        html = env.get_template("digest.html.j2").render(context)
+    except Exception as exc:  # a syntax error, a sandbox refusal, an undefined name, endless recursion…
+        raise TemplateProblem(template_problem(exc, settings.template_dir)) from None
 
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = sender

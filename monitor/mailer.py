@@ -141,10 +141,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _reply(data: bytes | str | None) -> str:
+def _reply_of(data: bytes | str | None, redact: _Redactor | None = None) -> str:
+    """A server's reply as one short line; with ``redact``, secrets are removed from the
+    whole reply first, in any form (before it is joined and cut, so that pieces of a
+    secret split over lines are caught too)."""
     if data is None:
         return ""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+    if redact is not None:
+        text = redact.reply(text)
     text = " ".join(text.split())  # one line, no control characters from the server
     return text[:300]
 
@@ -167,6 +172,24 @@ class _Redactor:
             text = text.replace(secret, "***")
         return text
 
+    PIECE = 6  # a run of this many characters of a secret (or of its base64) gives it away
+
+    def reply(self, text: str) -> str:
+        """A server reply, or a note in its place when any piece of a secret is in it,
+        even split across lines of a multi-line reply."""
+        if not self.secrets:
+            return text
+        joined = "".join(re.sub(r"^\s*\d{3}[ -]?(?:\d\.\d{1,3}\.\d{1,3}\s)?", "", line) for line in text.splitlines())
+        joined = "".join(joined.split())
+        for secret in self.secrets:
+            if len(secret) < self.PIECE:
+                if secret in joined:
+                    return "[reply withheld: it contained the credentials]"
+                continue
+            if any(secret[i : i + self.PIECE] in joined for i in range(len(secret) - self.PIECE + 1)):
+                return "[reply withheld: it contained the credentials]"
+        return self(text)
+
 
 def _by_code(code: int | None) -> type[DeliveryError]:
     return PermanentDeliveryError if code is not None and 500 <= code <= 599 else TemporaryDeliveryError
@@ -176,8 +199,12 @@ def _code(value: object) -> int | None:
     return value if isinstance(value, int) and 100 <= value <= 599 else None
 
 
-def _classify(exc: BaseException, where: str, stage: str) -> DeliveryError:
+def _classify(exc: BaseException, where: str, stage: str, redact: _Redactor | None = None) -> DeliveryError:
     """The DeliveryError for an smtplib or socket exception raised during ``stage``."""
+
+    def _reply(data: bytes | str | None) -> str:
+        return _reply_of(data, redact)
+
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         refused = list(exc.recipients.items())
         if refused:
@@ -255,7 +282,7 @@ def send(message: EmailMessage, settings: SmtpSettings) -> None:
         stage = "send"
         refused = smtp.sendmail(sender, recipients, data)
     except (smtplib.SMTPException, OSError) as exc:
-        error = _classify(exc, where, stage)
+        error = _classify(exc, where, stage, redact)
         error.message = redact(error.message)
         error.args = (error.message,)
         _close(smtp, polite=isinstance(exc, smtplib.SMTPResponseException))
@@ -266,7 +293,7 @@ def send(message: EmailMessage, settings: SmtpSettings) -> None:
     if refused:  # some recipients took it, some did not
         addr, (code, reply) = next(iter(refused.items()))
         c = _code(code)
-        raise _by_code(c)(redact(f"{where}: recipient {addr} refused: {code} {_reply(reply)}"), c)
+        raise _by_code(c)(redact(f"{where}: recipient {addr} refused: {code} {_reply_of(reply, redact)}"), c)
     log.info("sent %s to %s via %s", message.get("Message-ID", "(no Message-ID)"), ", ".join(recipients), where)
 
 

@@ -24,8 +24,9 @@ from crawler.dumps import DumpError, expand_paths
 from monitor.archive import Archive, ArchiveError
 from monitor.config import Config
 from monitor.delivery import run_digests
+from monitor.digests import TemplateProblem
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
-from monitor.web import FeedCache, WebServer
+from monitor.web import FeedCache, WebServer, raise_fd_limit
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Service:
         self.proc: subprocess.Popen[str] | None = None
         self.proc_lock = threading.Lock()
         self.feeds = FeedCache(cfg)
+        self.written: tuple[int, str] | None = None  # the archive's change marker of the feed files written
         self.server: WebServer | None = None
 
     # --- jobs -------------------------------------------------------------------------
@@ -110,12 +112,26 @@ class Service:
                 summary.get("mode"), summary.get("new"), summary.get("updated"),
                 summary.get("unchanged"), summary.get("errors"),
             )
-        if summary.get("new") or summary.get("updated"):
-            try:
-                with Archive(self.cfg.database) as archive:
-                    self.feeds.refresh(archive)
-            except (ArchiveError, sqlite3.Error, OSError) as exc:  # the feeds served stay the last good ones
-                log.error("feeds not rebuilt: %s", _named(exc, self.cfg.database))
+            self.publish()  # whatever the crawl found: the archive may also have changed by hand
+
+    def publish(self) -> None:
+        """Rebuild the feeds if the archive changed, and write them to feed.out_dir when what
+        was written last is older. Only the scheduler writes the files (never a request)."""
+        try:
+            with Archive(self.cfg.database) as archive:
+                self.feeds.refresh(archive)
+        except (ArchiveError, sqlite3.Error, OSError) as exc:  # the feeds served stay the last good ones
+            log.error("feeds not rebuilt: %s", _named(exc, self.cfg.database))
+            return
+        out = self.cfg.feed.out_dir
+        if not out or self.feeds.marker == self.written:
+            return
+        try:
+            self.written = self.feeds.write(Path(out))
+        except OSError as exc:
+            log.error("feeds not written to %s: %s", out, exc.strerror or exc)
+        else:
+            log.info("feeds written to %s", out)
 
     def digest_job(self) -> None:
         if self.stopping.is_set():
@@ -130,6 +146,9 @@ class Service:
         except (ArchiveError, sqlite3.Error, LockFileError) as exc:
             log.error("digest run failed, what was due stays due: %s", _named(exc, self.cfg.database))
             return
+        except TemplateProblem as exc:
+            log.error("digest run failed, what was due stays due: %s", exc)
+            return
         except Exception:
             log.exception("digest run failed; what was due stays due")
             return
@@ -142,13 +161,22 @@ class Service:
         """Serve until stop() (SIGTERM, Ctrl-C). Raises LockError if a service holds the database."""
         db = self.cfg.database
         with file_lock(lock_path(db, "service"), f"an icesco-monitor service on {db}"):
-            with Archive(db) as archive:
-                self.feeds.refresh(archive)
+            with Archive(db):  # creates or migrates the database before the server reads it
+                pass
+            self.publish()
+            raise_fd_limit()  # so that the connection limit is not cut down by a low default
             self.server = WebServer(self.cfg, self.feeds, self.host, self.port)
             host, port = self.server.server_address[:2]
             web = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
             web.start()
+            limits = self.server.limits
             log.info("serving on http://%s:%s/ (feed: /feed.xml, /atom.xml; /healthz, /metrics)", host, port)
+            log.info(
+                "HTTP server: waitress, %d threads, %d connections at most, backlog %d,"
+                " idle timeout %gs, request timeout %gs",
+                limits["threads"], limits["connection_limit"], limits["backlog"],
+                limits["channel_timeout"], limits["request_timeout"],
+            )
             svc = self.cfg.service
             scheduler = BackgroundScheduler(
                 timezone=dt.UTC,

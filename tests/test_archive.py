@@ -98,7 +98,7 @@ def test_migrations_are_recorded_and_idempotent(db: Path) -> None:
     Archive(db).close()
     with sqlite3.connect(db) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
-        assert names == ["m001_articles", "m002_publishing", "m003_pending_articles", "m004_fts_merging", "m005_sources"]
+        assert names == ["m001_articles", "m002_publishing", "m003_pending_articles", "m004_fts_merging", "m005_sources", "m006_sequence"]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert conn.execute("SELECT k, v FROM articles_fts_config WHERE k = 'automerge'").fetchall() == [("automerge", 16)]
 

@@ -257,7 +257,16 @@ def test_internal_addresses_are_refused_unless_configured(tmp_path: Path, site: 
     assert (proc.returncode, result["new"]) == (1, 0)
     assert site.hits == []  # not even robots.txt
     assert "localhost is 127.0.0.1, an internal address: not fetched" in "\n".join(result["messages"])
-    # Named by the operator, the address is crawled.
-    cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name], allow_addresses=["127.0.0.0/8"])
+    # Named with another port, it is still refused: the allow-list considers ports.
+    cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name], allow_addresses=["127.0.0.1:1"])
+    proc = run_cli("crawl", "--json", config=cfg)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (proc.returncode, site.hits) == (1, [])
+    assert f"localhost is 127.0.0.1 port {site.port}, an internal address: not fetched" in "\n".join(result["messages"])
+    # Named by the operator (with its port, or as a network), the address is crawled.
+    cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name],
+                       allow_addresses=[f"127.0.0.1:{site.port}"])
     assert crawl_json(db=db, config=cfg)["new"] == 1
+    cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name], allow_addresses=["127.0.0.0/8"])
+    assert crawl_json(db=db, config=cfg)["new"] == 0  # already stored
     assert {h.host for h in site.hits} == {"localhost"}

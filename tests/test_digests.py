@@ -6,6 +6,7 @@ import datetime as dt
 import email
 import email.policy
 import hashlib
+import json
 import smtplib
 import socket
 import traceback
@@ -689,11 +690,11 @@ def test_write_outbox_file_name_is_safe(tmp_path: Path) -> None:
 
 
 def test_operator_templates_run_in_a_sandbox(tmp_path: Path) -> None:
-    import jinja2.exceptions
+    from monitor.digests import TemplateProblem
 
     (tmp_path / "digest.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}", encoding="utf-8")
     settings = DigestSettings(template_dir=str(tmp_path))
-    with pytest.raises(jinja2.exceptions.SecurityError):
+    with pytest.raises(TemplateProblem, match=f"^digest template {tmp_path}: SecurityError: access to attribute"):
         render_digest(Subscriber(address="reader@example.org"), [row()], NOW, settings, digest_key="k")
     (tmp_path / "digest.txt.j2").write_text("{% for i in items %}* {{ i.title }}\n{% endfor %}", encoding="utf-8")
     msg = render_digest(Subscriber(address="reader@example.org"), [row()], NOW, settings, digest_key="k")
@@ -712,3 +713,280 @@ def test_due_times_of_the_configured_cadences() -> None:
     assert due_at(SubscriberConfig(address="a@example.org", cadence="daily", at="07:00"), now) == now.replace(
         hour=7, minute=0, second=0, microsecond=0
     )
+
+
+# --- the ledger: digests follow the articles' sequence numbers, not the clock -------------
+#
+# Every step of these tests happens at a time they choose (the clock is injected: store()
+# and run_digests() take ``now``), most of them in one and the same second, so the cases
+# where stored seconds used to decide are hit on every run.
+
+from crawler.items import ArticleItem  # noqa: E402
+from monitor.archive import Archive, migrations  # noqa: E402
+from monitor.config import Config, SubscriberConfig  # noqa: E402
+from monitor.delivery import DigestReport, run_digests  # noqa: E402
+
+T = dt.datetime(2026, 11, 21, 10, 15, 30, tzinfo=dt.UTC)
+READER = "reader@example.org"
+
+
+def batch(prefix: str, n: int, **kw: Any) -> list[ArticleItem]:
+    return [ArticleItem(title=f"{prefix} {i}", paragraphs=[f"Paragraph of {prefix} {i}."], **kw) for i in range(1, n + 1)]
+
+
+def titles(prefix: str, n: int, first: int = 1) -> list[str]:
+    return sorted(f"{prefix} {i}" for i in range(first, first + n))
+
+
+def ledger_config(tmp_path: Path, *subscribers: dict[str, Any], **digest: Any) -> Config:
+    cfg = Config()
+    cfg.database = str(tmp_path / "archive.db")
+    cfg.digest.outbox = str(tmp_path / "outbox")
+    for key, value in digest.items():
+        setattr(cfg.digest, key, value)
+    cfg.subscribers = [SubscriberConfig(**s) for s in subscribers]
+    return cfg
+
+
+def received(archive: Archive, report: DigestReport) -> list[tuple[str, str, list[str]]]:
+    """What a run delivered: (To, Subject, titles of the articles in it) per message."""
+    by_id = {d["message_id"]: d for d in archive.deliveries()}
+    out = []
+    for path in report.written:
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        ids = json.loads(by_id[msg["Message-ID"]]["article_ids"])
+        names = sorted(str((archive.article(i) or {})["title"]) for i in ids)
+        for name in names:  # the message itself lists them too
+            assert name in msg.get_body(("plain",)).get_content()
+        out.append((str(msg["To"]), str(msg["Subject"]), names))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("cadence", "later", "day"),
+    [("immediate", dt.timedelta(seconds=1), "21 November 2026"), ("daily", dt.timedelta(days=1), "22 November 2026")],
+)
+def test_a_subscriber_recorded_in_the_second_of_the_last_article_gets_no_back_catalogue(
+    tmp_path: Path, cadence: str, later: dt.timedelta, day: str
+) -> None:
+    cfg = ledger_config(tmp_path, {"address": READER, "cadence": cadence, "at": "10:15"})
+    with Archive(cfg.database) as a:
+        a.store(batch("Old", 10), T)
+        first = run_digests(cfg, a, T)  # the same second as the last stored article
+        assert (first.subscribed, first.sent, first.written) == ([READER], 0, [])
+        a.store(batch("New", 10), T)  # and the next crawl stamps that second too
+        report = run_digests(cfg, a, T + later)
+        assert received(a, report) == [(READER, f"ICESCO news: 10 new articles — {day}", titles("New", 10))]
+        assert run_digests(cfg, a, T + 2 * later).written == []  # nothing new: no empty digest
+
+
+def test_an_immediate_digest_in_the_second_of_the_previous_one_sends_what_waits(tmp_path: Path) -> None:
+    cfg = ledger_config(tmp_path, {"address": READER, "cadence": "immediate"})
+    with Archive(cfg.database) as a:
+        a.store(batch("Old", 2), T - dt.timedelta(hours=2))
+        run_digests(cfg, a, T - dt.timedelta(hours=1))  # records the subscriber
+        a.store(batch("First", 3), T)
+        one = run_digests(cfg, a, T)
+        a.store(batch("Second", 2), T)  # a replay that ends in the second of that digest…
+        two = run_digests(cfg, a, T)  # …and a digest that starts in it
+        three = run_digests(cfg, a, T)
+        subject = "ICESCO news: {} new articles — 21 November 2026"
+        assert received(a, one) == [(READER, subject.format(3), titles("First", 3))]
+        assert received(a, two) == [(READER, subject.format(2), titles("Second", 2))]
+        assert (three.sent, three.written) == (0, [])
+        rows = a.deliveries()
+        assert [(d["digest_key"], d["first_seq"], d["last_seq"], d["status"]) for d in rows] == [
+            ("immediate:2026-11-21T10:15:30+00:00:3-5", 3, 5, "sent"),
+            ("immediate:2026-11-21T10:15:30+00:00:6-7", 6, 7, "sent"),
+        ]
+        assert len({d["message_id"] for d in rows}) == 2
+
+
+def test_a_full_digest_leaves_the_rest_to_the_next_even_in_one_second(tmp_path: Path) -> None:
+    cfg = ledger_config(tmp_path, {"address": READER, "cadence": "immediate"}, max_items=4)
+    with Archive(cfg.database) as a:
+        run_digests(cfg, a, T)
+        a.store(batch("New", 10), T)
+        got = [received(a, run_digests(cfg, a, T)) for _ in range(4)]
+        assert got == [
+            [(READER, "ICESCO news: 4 new articles — 21 November 2026", titles("New", 4, 1))],
+            [(READER, "ICESCO news: 4 new articles — 21 November 2026", titles("New", 4, 5))],
+            [(READER, "ICESCO news: 2 new articles — 21 November 2026", titles("New", 2, 9))],
+            [],
+        ]
+        assert [(d["first_seq"], d["last_seq"]) for d in a.deliveries()] == [(1, 4), (5, 8), (9, 10)]
+
+
+def test_filters_are_applied_in_sql_and_agree_with_matches(tmp_path: Path) -> None:
+    subs = {
+        "all@example.org": {},
+        "fr@example.org": {"languages": ["FR"]},
+        "culture@example.org": {"categories": ["culture"]},
+        "education@example.org": {"categories": [" éducation "]},
+        "heritage@example.org": {"keywords": ["herit"]},  # a word's beginning
+        "rabat@example.org": {"keywords": ["rabat", "nothing-like-this"]},  # in the subtitle only
+        "meeting@example.org": {"keywords": ["Meeting"], "languages": ["en"]},
+        "phrase@example.org": {"keywords": ["world heritage"]},
+    }
+    cfg = ledger_config(tmp_path, *({"address": k, "cadence": "immediate", **v} for k, v in subs.items()))
+    articles = [
+        ArticleItem(title="Alpha", paragraphs=["World Heritage sites were listed."], categories=["Culture"]),
+        ArticleItem(title="Bravo", paragraphs=["Une réunion à Paris."], lang="fr", categories=["Éducation"]),
+        ArticleItem(title="Charlie", subtitle="Held in Rabat", paragraphs=["A meeting of ministers."], categories=["News"]),
+        ArticleItem(title="Delta", paragraphs=["اجتماع اليوم."], lang="ar", categories=["CULTURE "]),
+        ArticleItem(title="Echo", paragraphs=["The heritage of the world."], lang="fr"),
+    ]
+    with Archive(cfg.database) as a:
+        run_digests(cfg, a, T)
+        a.store(articles, T)
+        report = run_digests(cfg, a, T)
+        got = {to: names for to, _, names in received(a, report)}
+        assert got == {
+            "all@example.org": ["Alpha", "Bravo", "Charlie", "Delta", "Echo"],
+            "fr@example.org": ["Bravo", "Echo"],
+            "culture@example.org": ["Alpha", "Delta"],
+            "education@example.org": ["Bravo"],
+            "heritage@example.org": ["Alpha", "Echo"],
+            "rabat@example.org": ["Charlie"],
+            "meeting@example.org": ["Charlie"],
+            "phrase@example.org": ["Alpha"],
+        }
+        stored = [a.article(item.id) or {} for item in articles]
+        for address, filters in subs.items():
+            sub = Subscriber(address=address, **{k: tuple(v) for k, v in filters.items()})
+            if address != "phrase@example.org":  # "The heritage of the world" holds both words, not the phrase
+                assert sorted(r["title"] for r in stored if matches(sub, r)) == got[address], address
+
+
+def test_a_check_with_nothing_new_reads_no_article(tmp_path: Path) -> None:
+    cfg = ledger_config(
+        tmp_path,
+        {"address": READER, "cadence": "immediate"},
+        {"address": "filtered@example.org", "cadence": "immediate", "keywords": ["nowhere"]},
+        {"address": "daily@example.org", "cadence": "daily", "at": "07:00"},
+    )
+    with Archive(cfg.database) as a:
+        run_digests(cfg, a, T)
+        a.store(batch("New", 5), T)
+        assert run_digests(cfg, a, T).sent == 1  # the filtered one matches none: considered, not sent
+        assert run_digests(cfg, a, T + dt.timedelta(days=1)).sent == 1  # the daily one's 07:00
+        for when in (T, T + dt.timedelta(days=1, minutes=1), T + dt.timedelta(days=2)):  # daily: not due, due
+            statements: list[str] = []
+            a.conn.set_trace_callback(statements.append)
+            try:
+                report = run_digests(cfg, a, when)
+            finally:
+                a.conn.set_trace_callback(None)
+            assert (report.sent, report.written) == (0, [])
+            touching = [s for s in statements if "articles" in s]
+            assert touching == ["SELECT COALESCE(max(seq), 0) FROM articles"], touching
+
+
+def test_today_s_ledger_is_migrated_without_a_flood_or_a_loss(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    path = tmp_path / "archive.db"
+    old = Database(sqlite3.connect(path, isolation_level=None))
+    migrations.apply(old, stop_before="m006_sequence")  # the schema of today's archives
+    rows = [("Before", 3, T - dt.timedelta(hours=2)), ("Same", 2, T), ("After", 3, T + dt.timedelta(hours=1))]
+    for prefix, n, when in reversed(rows):  # stored out of first-seen order: numbering follows first_seen_at
+        for item in batch(prefix, n):
+            old.conn.execute(
+                "INSERT INTO articles (id, lang, slug, title, body, categories, first_seen_at, last_seen_at,"
+                " content_hash) VALUES (?, 'en', ?, ?, ?, '[]', ?, ?, ?)",
+                (item.id, item.slug, item.title, item.body, when.isoformat(), when.isoformat(), item.content_hash),
+            )
+    after1 = batch("After", 1)[0].id
+    old.conn.execute(
+        "INSERT INTO subscriptions (address, subscribed_at, last_due_at) VALUES (?, ?, ?)",
+        (READER, T.isoformat(), (T + dt.timedelta(hours=1)).isoformat()),
+    )
+    old.conn.execute(
+        "INSERT INTO deliveries (address, digest_key, message_id, message, article_ids, status, attempts, created_at,"
+        " sent_at) VALUES (?, 'immediate:x', '<x@y>', x'00', ?, 'sent', 1, ?, ?)",
+        (READER, json.dumps([after1]), T.isoformat(), T.isoformat()),
+    )
+    old.conn.execute("INSERT INTO delivered VALUES (?, ?, 1)", (READER, after1))
+    old.conn.close()
+
+    cfg = ledger_config(tmp_path, {"address": READER, "cadence": "immediate"})
+    with Archive(path) as a:
+        order = [r[0] for r in a.conn.execute("SELECT title FROM articles ORDER BY seq")]
+        assert order == ["Before 1", "Before 2", "Before 3", "Same 1", "Same 2", "After 1", "After 2", "After 3"]
+        sub = a.subscription(READER) or {}
+        assert (sub["after_seq"], sub["position"]) == (3, 3)
+        report = run_digests(cfg, a, T + dt.timedelta(hours=2))
+        # The old rule (first seen at or after the subscription) once, without what was sent.
+        assert received(a, report) == [
+            (READER, "ICESCO news: 4 new articles — 21 November 2026", ["After 2", "After 3", "Same 1", "Same 2"])
+        ]
+        assert run_digests(cfg, a, T + dt.timedelta(hours=2)).written == []
+        a.store(batch("Later", 1), T - dt.timedelta(days=365))  # a clock gone back: still after, by number
+        assert a.conn.execute("SELECT seq FROM articles WHERE title = 'Later 1'").fetchone() == (9,)
+        assert received(a, run_digests(cfg, a, T + dt.timedelta(hours=2))) == [
+            (READER, "ICESCO news: 1 new article — 21 November 2026", ["Later 1"])
+        ]
+
+
+def test_sent_digests_lose_their_bytes_after_the_retention_but_resends_keep_theirs(tmp_path: Path) -> None:
+    cfg = ledger_config(tmp_path, {"address": READER, "cadence": "immediate"}, retention_days=30)
+    day = dt.timedelta(days=1)
+    with Archive(cfg.database) as a:
+        run_digests(cfg, a, T)
+        a.store(batch("A", 1), T)
+        run_digests(cfg, a, T)  # sent at T
+        a.store(batch("B", 1), T)
+        run_digests(cfg, a, T + 2 * day)  # sent at T + 2 days
+        a.store(batch("C", 1), T)
+        cfg.digest.outbox = str(tmp_path / "not-a-folder")
+        Path(cfg.digest.outbox).write_text("a file: delivery fails, temporarily")
+        retrying = run_digests(cfg, a, T + 3 * day)
+        assert retrying.retrying == 1
+        (waiting,) = a.deliveries("retry")
+        original = bytes(a.conn.execute("SELECT message FROM deliveries WHERE id = ?", (waiting["id"],)).fetchone()[0])
+        a.conn.execute("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", ((T + 40 * day).isoformat(), waiting["id"]))
+
+        run_digests(cfg, a, T + 31 * day)
+        kept = [(d["article_ids"], d["status"], d["kept"], bool(d["message_id"])) for d in a.deliveries()]
+        ids = [json.dumps([batch(p, 1)[0].id]) for p in "ABC"]
+        assert kept == [(ids[0], "sent", 0, True), (ids[1], "sent", 1, True), (ids[2], "retry", 1, True)]
+
+        cfg.digest.outbox = str(tmp_path / "outbox")
+        resent = run_digests(cfg, a, T + 41 * day)
+        assert resent.sent == 1 and resent.written[0].read_bytes() == original
+        assert [d["kept"] for d in a.deliveries()] == [0, 0, 1]  # B is 39 days old now; C was sent just now
+
+
+def test_revisions_are_counted_without_reading_them(tmp_path: Path) -> None:
+    with Archive(tmp_path / "archive.db") as a:
+        a.store(batch("Edited", 2), T)
+        a.store([ArticleItem(title="Edited 1", paragraphs=["Another text."])], T + dt.timedelta(hours=1))
+        assert a.revision_count() == 1 == len(a.revisions())
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ ''.__class__.__mro__ }}", "SecurityError: access to attribute '__class__' of 'str' object is unsafe."),
+        ("{% for i in items %}", "TemplateSyntaxError: Unexpected end of template."),
+        ("{{ nothing.here }}", "UndefinedError: 'nothing' is undefined"),
+        ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "RecursionError: maximum recursion depth exceeded"),
+        ("{{ items|attr('__init__') }}", "SecurityError"),
+        ("{% include 'nope.j2' %}", "TemplateNotFound: 'nope.j2' not found in search paths"),
+    ],
+)
+def test_a_broken_operator_template_is_one_line_at_start(tmp_path: Path, template: str, message: str) -> None:
+    """Checked when the config is loaded: exit 2 and one line naming the template, never a traceback."""
+    from helpers import run_cli
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "digest.txt.j2").write_text(template, encoding="utf-8")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"database: a.db\ndigest: {{template_dir: {folder}}}\n", encoding="utf-8")
+    proc = run_cli("digest", config=cfg)
+    assert (proc.returncode, proc.stdout, proc.stderr.count("\n")) == (2, "", 1), proc.stderr
+    assert proc.stderr.startswith("icesco-monitor: bad configuration: digest.template_dir: digest template ")
+    assert message in proc.stderr, proc.stderr

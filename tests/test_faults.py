@@ -1,13 +1,16 @@
-"""Fault campaign: kill -9 at random moments, HTTP faults of the site, SMTP faults of the
+"""Fault campaign: kill -9 at chosen events, HTTP faults of the site, SMTP faults of the
 mail server, a read-only database and a full disk.
 
 Everything is real: the command line in subprocesses, SQLite files, the ICESCO-like site
 (``fakesite.py``) and the SMTP sink (``smtpsink.py``), both on 127.0.0.1 only.
 
 ``FAULT_RUNS`` (environment ``ICESCO_FAULT_RUNS``, default 20) is the number of kills of
-each kill loop; the moments are drawn from ``random.Random`` seeded with ``SEED``
-(environment ``ICESCO_FAULT_SEED``, else random), which every assertion message shows:
-``ICESCO_FAULT_SEED=<seed>`` replays the same moments.
+each kill loop. A kill lands at an event the test observes, never after a guessed sleep:
+after the archive has committed k more articles (replay), after the site has served k
+requests (crawl), after the SMTP server has received k messages (digest); k is drawn from
+``random.Random`` seeded with ``SEED`` (environment ``ICESCO_FAULT_SEED``, default fixed),
+which every assertion message shows. So every kill interrupts a running process, on any
+machine, and a run is reproducible.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from monitor.archive import Archive
 from monitor.web import metrics_text
 
 FAULT_RUNS = int(os.environ.get("ICESCO_FAULT_RUNS") or 20)
-SEED = int(os.environ.get("ICESCO_FAULT_SEED") or random.SystemRandom().randrange(1 << 32))
+SEED = int(os.environ.get("ICESCO_FAULT_SEED") or 20261126)
 KILLS_PER_CYCLE = 2  # kills in a row on one database, then a clean run must finish the work
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -122,12 +125,17 @@ def reap_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def kill_after(proc: subprocess.Popen[bytes], seconds: float, snapshot: Callable[[], Any]) -> tuple[int, Any]:
-    """Sleep, look at what is committed, SIGKILL the process; its exit status (-9 if the
-    kill interrupted it) and the snapshot."""
-    time.sleep(seconds)
+def kill_when(
+    proc: subprocess.Popen[bytes], event: Callable[[], bool], snapshot: Callable[[], Any], timeout: float = 60.0
+) -> tuple[int, Any]:
+    """Wait for an observed event (or the end of the process), look at what is committed,
+    SIGKILL the process; its exit status (-9 if the kill interrupted it) and the snapshot."""
+    deadline = time.monotonic() + timeout
+    while not event() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
     before = snapshot()
-    os.kill(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGKILL)
     rc = proc.wait(timeout=30)
     reap_group(proc.pid)  # parser workers it may have left (see the orphan test)
     return rc, before
@@ -233,12 +241,18 @@ def test_kill_9_during_replay_loses_nothing_and_the_next_run_finishes(corpus: Co
         cfg = write_config(folder)
         db = folder / "archive.db"
         for n in range(min(KILLS_PER_CYCLE, FAULT_RUNS - len(exits))):
-            after = rng.uniform(0.0, 2.0)
-            ctx = f"ICESCO_FAULT_SEED={SEED}: replay kill {len(exits) + 1}/{FAULT_RUNS} (cycle {cycle}) after {after:.3f}s"
+            stored = len(committed_keys(db) or ())
+            if len(corpus.expected) - stored < 2:
+                break
+            k = rng.randrange(1, len(corpus.expected) - stored)
+            ctx = f"ICESCO_FAULT_SEED={SEED}: replay kill {len(exits) + 1}/{FAULT_RUNS} (cycle {cycle}) after {k} more commits"
             proc = start_cli(
                 "crawl", "--replay", str(corpus.folder), "--json", config=cfg, log=folder / f"kill-{n}.log"
             )
-            rc, before = kill_after(proc, after, lambda db=db: committed_keys(db))
+            rc, before = kill_when(
+                proc, lambda db=db, goal=stored + k: len(committed_keys(db) or ()) >= goal,
+                lambda db=db: committed_keys(db),
+            )
             exits.append(rc)
             corpus.check_snapshots(check_archive(db, corpus.expected, before, ctx), ctx)
         ctx = f"ICESCO_FAULT_SEED={SEED}: replay cycle {cycle}, clean run after {exits[-KILLS_PER_CYCLE:]}"
@@ -247,9 +261,8 @@ def test_kill_9_during_replay_loses_nothing_and_the_next_run_finishes(corpus: Co
         summary = last_json(clean)
         assert (summary["status"], summary["errors"], summary["articles_total"]) == ("ok", 0, 1500), ctx
         assert check_archive(db, corpus.expected, None, ctx) == corpus.expected, ctx
-    interrupted = exits.count(-signal.SIGKILL)
     print(f"ICESCO_FAULT_SEED={SEED}: replay exits {exits}")
-    assert interrupted >= len(exits) // 2, f"ICESCO_FAULT_SEED={SEED}: too few kills hit a running replay: {exits}"
+    assert exits and exits == [-signal.SIGKILL] * len(exits), f"ICESCO_FAULT_SEED={SEED}: a kill missed the replay: {exits}"
 
 
 def crawl_site_articles(n: int) -> list[SiteArticle]:
@@ -293,10 +306,14 @@ def test_kill_9_during_live_crawl_loses_nothing_and_the_next_run_finishes(tmp_pa
             for n in range(min(KILLS_PER_CYCLE, FAULT_RUNS - len(exits))):
                 for path in slow_paths:  # the crawl lasts about 1.5 s
                     site.delay(path, 0.01)
-                after = rng.uniform(0.0, 2.0)
-                ctx = f"ICESCO_FAULT_SEED={SEED}: crawl kill {len(exits) + 1}/{FAULT_RUNS} (cycle {cycle}) after {after:.3f}s"
+                remaining = len(expected) - len(committed_keys(db) or ())
+                if remaining < 2:
+                    break
+                k = rng.randrange(1, remaining)
+                ctx = f"ICESCO_FAULT_SEED={SEED}: crawl kill {len(exits) + 1}/{FAULT_RUNS} (cycle {cycle}) after {k} requests"
+                site.clear_hits()
                 proc = start_cli("crawl", "--json", config=cfg, log=folder / f"kill-{n}.log")
-                rc, before = kill_after(proc, after, lambda db=db: committed_keys(db))
+                rc, before = kill_when(proc, lambda k=k: len(site.hits) >= k, lambda db=db: committed_keys(db))
                 exits.append(rc)
                 check_archive(db, expected, before, ctx)
             site.heal()
@@ -306,9 +323,8 @@ def test_kill_9_during_live_crawl_loses_nothing_and_the_next_run_finishes(tmp_pa
             summary = last_json(clean)
             assert (summary["status"], summary["errors"], summary["articles_total"]) == ("ok", 0, 60), ctx
             assert check_archive(db, expected, None, ctx) == expected, ctx
-    interrupted = exits.count(-signal.SIGKILL)
     print(f"ICESCO_FAULT_SEED={SEED}: crawl exits {exits}")
-    assert interrupted >= len(exits) // 2, f"ICESCO_FAULT_SEED={SEED}: too few kills hit a running crawl: {exits}"
+    assert exits and exits == [-signal.SIGKILL] * len(exits), f"ICESCO_FAULT_SEED={SEED}: a kill missed the crawl: {exits}"
 
 
 @dataclass
@@ -370,10 +386,11 @@ def test_kill_9_during_digest_runs_loses_nothing_and_resends_at_most_once(tmp_pa
             titles = [f"Digest fault article {n}.{k} from ICESCO" for k in range(5)]
             store_articles(db, titles)
             expected += titles
-            after = rng.uniform(0.0, 0.7)
-            ctx = f"ICESCO_FAULT_SEED={SEED}: digest kill {n}/{FAULT_RUNS} after {after:.3f}s"
+            k = rng.randrange(1, len(addresses))
+            ctx = f"ICESCO_FAULT_SEED={SEED}: digest kill {n}/{FAULT_RUNS} after {k} messages"
+            received = len(sink.messages)
             proc = start_cli("digest", "--json", config=cfg, log=tmp_path / f"kill-{n}.log")
-            rc, before = kill_after(proc, after, lambda: read_ledger(db))
+            rc, before = kill_when(proc, lambda k=k, r=received: len(sink.messages) >= r + k, lambda: read_ledger(db))
             exits.append(rc)
             with contextlib.closing(sqlite3.connect(db)) as conn:
                 assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)], ctx
@@ -386,6 +403,7 @@ def test_kill_9_during_digest_runs_loses_nothing_and_resends_at_most_once(tmp_pa
             received_ids = {str(m["Message-ID"]) for m in sink.messages}
             assert received_ids <= after_kill.message_ids, f"{ctx}: a message was sent before it was recorded"
 
+        assert exits == [-signal.SIGKILL] * len(exits), f"ICESCO_FAULT_SEED={SEED}: a kill missed the digest run: {exits}"
         ctx = f"ICESCO_FAULT_SEED={SEED}: digest, final clean runs after kills {exits}"
         final = cli("digest", "--json", "--now", iso(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)), config=cfg)
         assert final.returncode == 0, f"{ctx}\n{final.stderr[-3000:]}"
@@ -1030,7 +1048,7 @@ def test_a_permanent_smtp_failure_is_recorded_shown_and_not_retried(
     assert info["failed_digests"] == [
         {
             "address": a,
-            "digest_key": f"immediate:{iso(m.t1)}",
+            "digest_key": f"immediate:{iso(m.t1)}:1-10",  # the cadence, the time, the articles' sequence range
             "message_id": row[3],
             "attempts": attempts,
             "last_error": errors[a],

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 import feedparser
@@ -30,13 +31,13 @@ def start(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
     req = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, dict(resp.headers), resp.read()
+            return resp.status, resp.headers, resp.read()  # names are case-insensitive
     except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
+        return err.code, err.headers, err.read()
 
 
 def wait_for(predicate, timeout: float = 60.0) -> None:
@@ -123,3 +124,35 @@ def test_sigterm_during_a_slow_crawl_stops_within_seconds(tmp_path: Path) -> Non
     assert proc.returncode == 0, err
     assert took < 10, took
     assert "stopped" in err
+
+
+def test_the_scheduler_writes_the_feed_files_once_per_change(tmp_path: Path) -> None:
+    """feed.out_dir is written by the service's publish step (at start, after crawls), only
+    when the archive changed since the files were written."""
+    import datetime as dt
+
+    from crawler.items import ArticleItem
+    from monitor.archive import Archive
+    from monitor.config import Config
+    from monitor.service import Service
+
+    out = tmp_path / "public"
+    cfg = Config(database=str(tmp_path / "svc.db"))
+    cfg.feed.out_dir = str(out)
+    with Archive(cfg.database) as a:
+        a.store([ArticleItem(title="First", paragraphs=["One."], published_at="2026-01-02")],
+                dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+    service = Service(cfg, None, "127.0.0.1", 0)
+    service.publish()
+    assert len(feedparser.parse((out / "feed.xml").read_bytes()).entries) == 1
+    assert (out / "atom.xml").exists()
+    stamp = (out / "feed.xml").stat().st_mtime_ns
+    time.sleep(0.01)
+    service.publish()  # nothing changed: not rewritten
+    assert (out / "feed.xml").stat().st_mtime_ns == stamp
+    with Archive(cfg.database) as a:
+        a.store([ArticleItem(title="Second", paragraphs=["Two."], published_at="2026-01-03")],
+                dt.datetime(2026, 1, 3, tzinfo=dt.UTC))
+    service.feeds.refresh(Archive(cfg.database, migrate=False))  # as a GET would: in memory only
+    service.publish()  # the files are older than what is served: written
+    assert len(feedparser.parse((out / "feed.xml").read_bytes()).entries) == 2

@@ -9,6 +9,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 
 import feedparser
@@ -40,13 +41,13 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Config]]:
     srv.server_close()
 
 
-def get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+def get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, Message, bytes]:
     req = urllib.request.Request(url, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, dict(resp.headers), resp.read()
+            return resp.status, resp.headers, resp.read()  # names are case-insensitive
     except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
+        return err.code, err.headers, err.read()
 
 
 def test_feeds_answer_conditional_requests(server: tuple[str, Config]) -> None:
@@ -122,3 +123,109 @@ def test_health_goes_stale() -> None:
     status, body = health(cfg, old, now)
     assert (status, body["status"], body["age_seconds"]) == (503, "stale", 14400)
     assert email.utils.format_datetime(now, usegmt=True) == "Thu, 01 Jan 2026 12:00:00 GMT"
+
+
+def test_http_details_keep_alive_head_and_methods(server: tuple[str, Config]) -> None:
+    """A keep-alive connection carries 200, 304, HEAD and errors; other methods get 405."""
+    import http.client
+
+    base, _ = server
+    port = int(base.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/feed.xml")
+        resp = conn.getresponse()
+        body = resp.read()
+        assert resp.status == 200 and int(resp.getheader("Content-Length")) == len(body) > 0
+        assert resp.getheader("Server") == "icesco-monitor"
+        assert resp.getheader("X-Content-Type-Options") == "nosniff"
+        assert resp.getheader("Cache-Control") == "max-age=300"
+        etag = resp.getheader("ETag")
+        conn.request("GET", "/feed.xml", headers={"If-None-Match": f"W/{etag}, \"x\""})
+        resp = conn.getresponse()
+        assert (resp.status, resp.read()) == (304, b"")
+        # waitress sends a 304 without Content-Length and closes the connection after it
+        # (http.client reconnects for the next request).
+        assert resp.getheader("ETag") == etag and resp.getheader("Content-Length") is None
+        conn.request("HEAD", "/")
+        resp = conn.getresponse()
+        assert (resp.status, resp.read()) == (200, b"") and int(resp.getheader("Content-Length")) > 0
+        sock = conn.sock
+        conn.request("GET", "/healthz")
+        resp = conn.getresponse()
+        assert resp.status == 503 and resp.getheader("Cache-Control") == "no-store"
+        assert resp.getheader("Content-Type") == "application/json" and json.loads(resp.read())
+        conn.request("GET", "/nope?x=1")
+        resp = conn.getresponse()
+        assert (resp.status, resp.read()) == (404, b"not found\n")
+        conn.request("POST", "/feed.xml", body=b"x")
+        resp = conn.getresponse()
+        assert (resp.status, resp.getheader("Allow"), resp.read()) == (405, "GET, HEAD", b"method not allowed\n")
+        assert conn.sock is sock is not None  # kept alive since the HEAD
+    finally:
+        conn.close()
+
+
+def test_a_request_that_fails_is_a_500_and_the_server_goes_on(server: tuple[str, Config], monkeypatch) -> None:
+    base, _ = server
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Archive, "metrics", broken)
+    status, headers, body = get(f"{base}/metrics")
+    assert (status, body, headers["Content-Type"]) == (500, b"internal error\n", "text/plain; charset=utf-8")
+    assert get(f"{base}/feed.xml")[0] == 200
+
+
+def test_serving_the_feed_writes_no_file(tmp_path: Path) -> None:
+    """feed.out_dir is the scheduler's: a GET of /feed.xml rebuilds the feed in memory only."""
+    out = tmp_path / "public"
+    cfg = Config(database=str(tmp_path / "web.db"))
+    cfg.feed.out_dir = str(out)
+    with Archive(cfg.database) as a:
+        a.store([ArticleItem(title="Only One", paragraphs=["Text."], published_at="2026-01-02")],
+                dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+    srv = WebServer(cfg, FeedCache(cfg), "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{srv.server_address[1]}"
+        assert get(f"{base}/feed.xml")[0] == 200
+        assert get(f"{base}/atom.xml")[0] == 200
+        with Archive(cfg.database) as a:  # a change: the next GET rebuilds, still in memory
+            a.store([ArticleItem(title="Another", paragraphs=["More."], published_at="2026-01-03")],
+                    dt.datetime(2026, 1, 3, tzinfo=dt.UTC))
+        status, _, body = get(f"{base}/feed.xml")
+        assert status == 200 and len(feedparser.parse(body).entries) == 2
+        assert not out.exists()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+def test_shutdown_is_prompt_and_closes_the_port(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    cfg = Config(database=str(tmp_path / "web.db"))
+    with Archive(cfg.database):
+        pass
+    srv = WebServer(cfg, FeedCache(cfg), "127.0.0.1", 0)
+    port = srv.server_address[1]
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    idle = socket.create_connection(("127.0.0.1", port))  # an idle client does not delay it
+    try:
+        started = time.monotonic()
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+        assert not thread.is_alive() and time.monotonic() - started < 3
+        assert idle.recv(1) == b""  # closed by the server
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    finally:
+        idle.close()
