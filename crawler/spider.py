@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,14 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.dumps import DumpError, expand_paths, read_dump
 from crawler.items import ArticleItem, ListingItem, SnapshotItem
 from crawler.pages import PageError, parse_article, parse_listing
 from crawler.resolver import refusal
+from crawler.state import CrawlOptions, CrawlState
 from crawler.urls import article_id, article_path_info, bare_host, canonical_url
 from crawler.wordpress import (
     SourceError,
@@ -38,8 +39,6 @@ from crawler.wordpress import (
     posts_query,
     unknown_categories,
 )
-from monitor.archive import Archive
-from monitor.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +58,17 @@ def _slot(url: str) -> str:
     return bare_host(urlsplit(url).hostname or "")
 
 
+class NotText(ValueError):
+    """A response that is not a text page (an image, a PDF, a download)."""
+
+
 def _page_text(response: Response) -> str:
     """The page as text. With no charset declared (header or <meta>), UTF-8 if the bytes
-    are UTF-8, else windows-1252 (the web's default), never a guess."""
-    declared = getattr(response, "_declared_encoding", lambda: None)()
-    if declared or not hasattr(response, "text"):
+    are UTF-8, else windows-1252 (the web's default), never a guess. (``_declared_encoding``
+    is Scrapy's; tests/test_scrapy_contract.py fails if an upgrade changes it.)"""
+    if not isinstance(response, TextResponse):
+        raise NotText(f"{response.url}: not an HTML page ({_ctype(response)})")
+    if response._declared_encoding():
         return response.text
     try:
         return response.body.decode("utf-8")
@@ -116,7 +121,8 @@ class IcescoSpider(scrapy.Spider):
 
     def __init__(
         self,
-        config: Config,
+        options: CrawlOptions,
+        state: Callable[[], CrawlState] | None = None,
         mode: str = "live",
         paths: list[str] | None = None,
         start_urls: list[str] | None = None,
@@ -124,17 +130,18 @@ class IcescoSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.config = config
+        self.options = options
+        self.open_state = state  # opened when a live crawl starts (a replay needs none)
         self.mode = mode
         self.paths = [Path(p) for p in (paths or [])]
-        self.start_urls = list(start_urls or config.crawl.start_urls)
+        self.start_urls = list(start_urls or options.start_urls)
         self.full = full
-        self.hosts = set(config.allowed_hosts)
+        self.hosts = set(options.hosts)
         # Scrapy's offsite filter: no request, redirects included, leaves these hosts.
         self.allowed_domains = sorted(self.hosts)
         self.errors: list[str] = []
         self.pages = 0
-        self.archive: Archive | None = None
+        self.state: CrawlState | None = None
         self.requested: set[str] = set()  # article ids asked for in this run
         self.stop_reason: str | None = None  # set when the run must stop (storing failed)
         self.alarms: list[str] = []  # what could not be read: the layout or a source changed
@@ -155,11 +162,11 @@ class IcescoSpider(scrapy.Spider):
         self.error(f"{where}: {failure.type.__name__}: {failure.getErrorMessage()[:300]}")
 
     def _closed(self) -> None:
-        if self.archive is not None:
-            self.archive.close()
+        if self.state is not None:
+            self.state.close()
 
-    def robots_store(self) -> Archive | None:
-        return self.archive
+    def robots_store(self) -> CrawlState | None:
+        return self.state
 
     def alarm(self, message: str) -> None:
         """Something that should be readable was not: a listing with no article links, an
@@ -183,14 +190,15 @@ class IcescoSpider(scrapy.Spider):
             for item in self._replay():
                 yield item
             return
-        self.archive = Archive(self.config.database)
+        assert self.open_state is not None, "a live crawl needs its state"
+        self.state = self.open_state()
         now = utcnow()
-        recheck = dt.timedelta(hours=self.config.crawl.source_recheck_hours)
-        wanted = self.config.crawl.source
+        recheck = dt.timedelta(hours=self.options.source_recheck_hours)
+        wanted = self.options.source
         html_mode = False
         for url in self.start_urls:
             key = canonical_url(url)
-            src = self.archive.source(key) or {}
+            src = self.state.source(key) or {}
             checked = src.get("checked_at")
             stale = (
                 self.full or not src.get("mode") or not checked
@@ -206,10 +214,10 @@ class IcescoSpider(scrapy.Spider):
             else:
                 html_mode = True
                 yield self._listing_request(url, page=1, backfill=self._backfill(key), start=url)
-        for url, page in self.archive.pending_listings():  # left over by a failed run
+        for url, page in self.state.pending_listings():  # left over by a failed run
             log.info("%s: listing page %d was not read last time, asking again", url, page)
             yield self._listing_request(url, page=page, backfill=False)
-        for aid, url in self.archive.pending_articles():  # listed, but never stored (failure, crash)
+        for aid, url in self.state.pending_articles():  # listed, but never stored (failure, crash)
             if url and aid not in self.requested:
                 self.requested.add(aid)
                 yield self._article_request(url, aid)
@@ -219,19 +227,19 @@ class IcescoSpider(scrapy.Spider):
 
     def _backfill(self, key: str) -> bool:
         """A start URL with no listing state yet is backfilled backfill_pages deep."""
-        assert self.archive is not None
-        return self.archive.get_listing(key) is None
+        assert self.state is not None
+        return self.state.get_listing(key) is None
 
     def _revisits(self) -> Iterator[scrapy.Request]:
         """Known young articles whose page is due to be fetched again (edits come early);
         for sources that cannot say what changed (HTML listings, a feed that changed)."""
-        if self.revisits_done or self.archive is None:
+        if self.revisits_done or self.state is None:
             return
         self.revisits_done = True
         now = utcnow()
-        due = self.archive.due_for_revisit(
-            now - dt.timedelta(hours=self.config.crawl.revisit_after_hours),
-            now - dt.timedelta(days=self.config.crawl.revisit_max_age_days),
+        due = self.state.due_for_revisit(
+            now - dt.timedelta(hours=self.options.revisit_after_hours),
+            now - dt.timedelta(days=self.options.revisit_max_age_days),
         )
         for url in due:
             yield self._article_request(url, None, revisit=True)
@@ -268,7 +276,7 @@ class IcescoSpider(scrapy.Spider):
         pure Python: processes, not threads, use the other cores), a bounded number ahead."""
         workers = min(PARSE_WORKERS, os.cpu_count() or 1)
         if len(files) < POOL_MIN_FILES or workers < 2:
-            yield from (read_dump(f, self.config.replay.max_dump_bytes) for f in files)
+            yield from (read_dump(f, self.options.max_dump_bytes) for f in files)
             return
         ahead: deque[Future[tuple[list[ArticleItem], str | None]]] = deque()
         with ProcessPoolExecutor(
@@ -279,11 +287,11 @@ class IcescoSpider(scrapy.Spider):
         ) as pool:
             todo = iter(files)
             for path in itertools.islice(todo, PARSE_AHEAD):
-                ahead.append(pool.submit(read_dump, path, self.config.replay.max_dump_bytes))
+                ahead.append(pool.submit(read_dump, path, self.options.max_dump_bytes))
             while ahead:
                 result = ahead.popleft().result()
                 for path in itertools.islice(todo, 1):
-                    ahead.append(pool.submit(read_dump, path, self.config.replay.max_dump_bytes))
+                    ahead.append(pool.submit(read_dump, path, self.options.max_dump_bytes))
                 yield result
 
     # --- listings -----------------------------------------------------------------
@@ -293,11 +301,11 @@ class IcescoSpider(scrapy.Spider):
         no_rest: bool = False,
     ) -> scrapy.Request:
         headers = {}
-        assert self.archive is not None
+        assert self.state is not None
         key = canonical_url(url)
-        cached = self.archive.get_listing(key)
+        cached = self.state.get_listing(key)
         if page > 1 and (cached is None or cached["status"] != "pending"):
-            self.archive.mark_listing_pending(key, page)
+            self.state.mark_listing_pending(key, page)
         if cached and not discover:  # discovery needs the page itself, not a 304
             if cached["etag"]:
                 headers["If-None-Match"] = cached["etag"]
@@ -327,19 +335,19 @@ class IcescoSpider(scrapy.Spider):
         self.pages += 1
         meta = response.meta
         start = meta.get("start")
-        assert self.archive is not None
+        assert self.state is not None
         if response.status == 304:
-            cached = self.archive.get_listing(canonical_url(response.url)) or {"links": [], "next_url": None, "status": "ok"}
+            cached = self.state.get_listing(canonical_url(response.url)) or {"links": [], "next_url": None, "status": "ok"}
             if cached["status"] != "ok":
-                self.archive.listing_read(canonical_url(response.url))
+                self.state.listing_read(canonical_url(response.url))
             if start:
                 self.readable.add(start)
             yield from self._handle_listing(response.url, meta, cached["links"], cached.get("next_url"), None)
             return
         try:
             text = _page_text(response)
-        except AttributeError:
-            self.error(f"{response.url}: not an HTML page ({_ctype(response)})")
+        except NotText as exc:
+            self.error(str(exc))
             return
         links, next_url = parse_listing(text, response.url, self.hosts)
         validators = (
@@ -359,7 +367,7 @@ class IcescoSpider(scrapy.Spider):
     ) -> Iterator[Any]:
         """The article links of a listing page: unknown ones fetched, then the next page
         while it may hold something new."""
-        assert self.archive is not None
+        assert self.state is not None
         page, start = meta["page"], meta.get("start")
         key = canonical_url(url)
         if validators is not None:
@@ -373,12 +381,12 @@ class IcescoSpider(scrapy.Spider):
             info = article_path_info(link)
             if info:
                 ids[link] = article_id(info["lang"], info["slug"])
-        known = self.archive.article_state(ids.values())
+        known = self.state.article_state(ids.values())
         # Known only from a dump (no URL yet): fetched once, so the row gains its URL and dates.
         needed = [link for link, aid in ids.items() if aid not in known or not known[aid].get("url")]
         fresh = [link for link in needed if ids[link] not in self.requested]  # not listed twice
         # Remembered until stored: a failed fetch or a crash leaves them to the next run.
-        self.archive.add_pending_articles([(ids[link], link) for link in fresh])
+        self.state.add_pending_articles([(ids[link], link) for link in fresh])
         for link in fresh:
             self.requested.add(ids[link])
             yield self._article_request(link, ids[link], start=start)
@@ -389,7 +397,7 @@ class IcescoSpider(scrapy.Spider):
         # everything after it. (A page whose articles are all known stops it too.)
         boundary = not ids or list(ids.values())[-1] in known
         go_on = next_url and page < MAX_PAGES and (
-            self.full or (page < self.config.crawl.backfill_pages if backfill else not boundary)
+            self.full or (page < self.options.backfill_pages if backfill else not boundary)
         )
         log.info(
             "listing page %d (%s): %d articles, %d to fetch%s",
@@ -406,14 +414,14 @@ class IcescoSpider(scrapy.Spider):
     def _choose_source(self, start: str, found: Any, listing: dict[str, Any], no_rest: bool) -> Iterator[Any]:
         """REST API if the listing names one (and the config allows it), else the
         category feed, else the HTML listings."""
-        assert self.archive is not None
+        assert self.state is not None
         key = canonical_url(start)
-        wanted = self.config.crawl.source
-        self.archive.save_source(
+        wanted = self.options.source
+        self.state.save_source(
             key, checked_at=iso_now(), api_root=found.api_root, category_id=found.category_id, feed_url=found.feed_url,
         )
         if wanted in ("auto", "rest") and found.posts_url and not no_rest:
-            src = self.archive.source(key) or {}
+            src = self.state.source(key) or {}
             if found.category_id in (src.get("categories") or {}):  # names known: no request for them
                 yield self._rest_request(start, src, listing=listing)
             else:
@@ -428,21 +436,21 @@ class IcescoSpider(scrapy.Spider):
     def _fallback(self, start: str, listing: dict[str, Any] | None, why: str | None, rest_tried: bool = True) -> Iterator[Any]:
         """The next source down: the feed, else HTML. With no listing page in hand (the
         source failed in a steady-state poll), the listing is read again to re-choose."""
-        assert self.archive is not None
+        assert self.state is not None
         key = canonical_url(start)
         if listing is None:
-            self.archive.save_source(key, checked_at=None, last_error=why)
+            self.state.save_source(key, checked_at=None, last_error=why)
             yield self._listing_request(start, page=1, backfill=False, start=start, discover=True, no_rest=rest_tried)
             return
-        src = self.archive.source(key) or {}
-        wanted = self.config.crawl.source
+        src = self.state.source(key) or {}
+        wanted = self.options.source
         if wanted in ("auto", "feed") and src.get("feed_url"):
-            self.archive.save_source(key, mode="feed", last_error=why)
+            self.state.save_source(key, mode="feed", last_error=why)
             yield self._feed_request(start, src, listing)
             return
         if why is None and wanted in ("auto", "feed"):
             why = "the listing names no feed for its category"
-        self.archive.save_source(key, mode="html", last_error=why)
+        self.state.save_source(key, mode="html", last_error=why)
         yield from self._revisits()
         yield from self._handle_listing(listing["url"], {"page": 1, "start": start, "backfill": self._backfill(key)},
                                         listing["links"], listing["next_url"], listing["validators"])
@@ -465,15 +473,15 @@ class IcescoSpider(scrapy.Spider):
     def parse_categories(self, response: Response) -> Iterator[Any]:
         self.pages += 1
         start, listing = response.meta["start"], response.meta["fallback"]
-        assert self.archive is not None
+        assert self.state is not None
         key = canonical_url(start)
         try:
             categories = parse_categories(self._json_text(response), response.url)
         except SourceError as exc:
             yield from self._rest_unreadable(start, listing, exc)
             return
-        self.archive.save_source(key, categories=categories)
-        src = self.archive.source(key) or {}
+        self.state.save_source(key, categories=categories)
+        src = self.state.source(key) or {}
         yield self._rest_request(start, src, page=response.meta["rest_page"], listing=listing, names_fresh=True)
 
     def _rest_request(
@@ -481,8 +489,8 @@ class IcescoSpider(scrapy.Spider):
         names_fresh: bool = False,
     ) -> scrapy.Request:
         cursor = src.get("cursor")  # the stored one: later pages of this run ask the same question
-        most = self.config.crawl.rest_per_page
-        per_page = most if cursor or self.full else min(most, self.config.crawl.backfill_pages * 10)
+        most = self.options.rest_per_page
+        per_page = most if cursor or self.full else min(most, self.options.backfill_pages * 10)
         url = posts_query(src["api_root"] + "wp/v2/posts", src["category_id"], modified_after=cursor, page=page,
                           per_page=per_page)
         return scrapy.Request(
@@ -514,7 +522,7 @@ class IcescoSpider(scrapy.Spider):
         self.pages += 1
         meta = response.meta
         start, src, listing = meta["start"], meta["source"], meta.get("fallback")
-        assert self.archive is not None
+        assert self.state is not None
         key = canonical_url(start)
         try:
             text = self._json_text(response)
@@ -527,7 +535,7 @@ class IcescoSpider(scrapy.Spider):
             return
         self.readable.add(start)
         if meta["page"] == 1:
-            self.archive.save_source(key, mode="rest", last_error=None)
+            self.state.save_source(key, mode="rest", last_error=None)
         for item in items:
             self.requested.add(item.id)
             item.snapshot = "live"
@@ -560,13 +568,13 @@ class IcescoSpider(scrapy.Spider):
             update["cursor"] = value
 
     def _missing_from_listing(self, start: str, links: list[str]) -> Iterator[scrapy.Request]:
-        assert self.archive is not None
+        assert self.state is not None
         ids = {link: article_id(i["lang"], i["slug"]) for link in links if (i := article_path_info(link))}
-        known = self.archive.article_state(ids.values())
+        known = self.state.article_state(ids.values())
         for link, aid in ids.items():
             if (aid not in known or not known[aid].get("url")) and aid not in self.requested:
                 self.requested.add(aid)
-                self.archive.add_pending_articles([(aid, link)])
+                self.state.add_pending_articles([(aid, link)])
                 yield self._article_request(link, aid, start=start)
 
     def rest_failed(self, failure: Failure) -> Iterator[Any]:
@@ -610,7 +618,7 @@ class IcescoSpider(scrapy.Spider):
         self.pages += 1
         start, listing = response.meta["start"], response.meta.get("fallback")
         key = canonical_url(start)
-        assert self.archive is not None
+        assert self.state is not None
         if response.status == 304:
             self.readable.add(start)
             return
@@ -618,7 +626,7 @@ class IcescoSpider(scrapy.Spider):
             items = parse_feed(response.body.decode("utf-8", errors="replace"), response.url, self.hosts)
         except SourceError as exc:
             self.alarm(str(exc))
-            self.archive.save_source(key, mode="html", checked_at=None, last_error=str(exc))
+            self.state.save_source(key, mode="html", checked_at=None, last_error=str(exc))
             if listing is None:
                 yield self._listing_request(start, page=1, backfill=False, start=start)
             else:
@@ -645,10 +653,10 @@ class IcescoSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         start, listing = request.meta["start"], request.meta.get("fallback")
         self.failed(failure)
-        assert self.archive is not None
+        assert self.state is not None
         key = canonical_url(start)
         if listing is not None:
-            self.archive.save_source(key, mode="html")
+            self.state.save_source(key, mode="html")
             yield from self._handle_listing(listing["url"], {"page": 1, "start": start, "backfill": self._backfill(key)},
                                             listing["links"], listing["next_url"], listing["validators"])
 
@@ -660,8 +668,8 @@ class IcescoSpider(scrapy.Spider):
         self.pages += 1
         try:
             text = _page_text(response)
-        except AttributeError:
-            self.error(f"{response.url}: not an HTML page ({_ctype(response)})")
+        except NotText as exc:
+            self.error(str(exc))
             return
         try:
             item = parse_article(text, response.url, self.hosts)
@@ -680,15 +688,15 @@ class IcescoSpider(scrapy.Spider):
         # Named by the URL the crawl asked for, not the last hop of a redirect.
         asked = (request.meta.get("redirect_urls") or [request.url])[0]
         if request.meta.get("listing") and response is not None and response.status in (404, 410):
-            if request.meta.get("page", 1) > 1 and self.archive is not None:
-                self.archive.drop_listing(canonical_url(request.url))  # the site has fewer pages now
+            if request.meta.get("page", 1) > 1 and self.state is not None:
+                self.state.drop_listing(canonical_url(request.url))  # the site has fewer pages now
                 if response.status == 404:  # past the end: the site has fewer pages than it said
                     log.info("%s: past the last listing page (HTTP 404)", asked)
                     return
         aid = request.meta.get("article_id")
-        if aid and self.archive is not None:
+        if aid and self.state is not None:
             gone = response is not None and response.status in (404, 410)
-            self.archive.article_fetch_failed(aid, give_up=gone)
+            self.state.article_fetch_failed(aid, give_up=gone)
         if response is not None:
             self.error(f"{asked}: HTTP {response.status}")
         elif refused := refusal(urlsplit(asked).hostname or ""):

@@ -131,7 +131,7 @@ def _open(cfg: Config) -> Archive:
 @click.pass_obj
 def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[str, ...], full: bool, as_json: bool) -> None:
     """One pass: fetch new articles (or replay dumps) into the archive."""
-    from crawler.runner import run_crawl
+    from monitor.crawl import run_crawl
 
     if paths and not replay:
         replay = True

@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 from scrapy.crawler import CrawlerProcess
 
 from crawler.spider import IcescoSpider
+from crawler.state import CrawlOptions
 from crawler.urls import bare_host
+from monitor.archive import Archive
 from monitor.config import Config
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,9 @@ def scrapy_settings(cfg: Config) -> dict[str, Any]:
             "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
             "crawler.middlewares.CheckedRedirectMiddleware": 600,
         },
-        "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
+        "ITEM_PIPELINES": {"monitor.pipeline.ArchivePipeline": 300},
         "ICESCO_ALLOW_ADDRESSES": _explicit_addresses(cfg),
+        "ICESCO_DATABASE": cfg.database,
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
@@ -67,6 +70,22 @@ def scrapy_settings(cfg: Config) -> dict[str, Any]:
         # The resolver checks the address each connection goes to (no DNS rebinding).
         "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
     }
+
+
+def crawl_options(cfg: Config) -> CrawlOptions:
+    """What the crawler needs of the operator's config."""
+    c = cfg.crawl
+    return CrawlOptions(
+        start_urls=list(c.start_urls),
+        hosts=set(cfg.allowed_hosts),
+        source=c.source,
+        source_recheck_hours=c.source_recheck_hours,
+        backfill_pages=c.backfill_pages,
+        rest_per_page=c.rest_per_page,
+        revisit_after_hours=c.revisit_after_hours,
+        revisit_max_age_days=c.revisit_max_age_days,
+        max_dump_bytes=cfg.replay.max_dump_bytes,
+    )
 
 
 def _explicit_addresses(cfg: Config) -> list[str]:
@@ -98,7 +117,10 @@ def run_crawl(
             cfg.crawl.hosts.append(bare_host(urlsplit(url).hostname or ""))
     process = CrawlerProcess(scrapy_settings(cfg))
     crawler = process.create_crawler(IcescoSpider)
-    process.crawl(crawler, config=cfg, mode=mode, paths=paths, start_urls=start_urls, full=full)
+    process.crawl(
+        crawler, options=crawl_options(cfg), state=lambda: Archive(cfg.database), mode=mode, paths=paths,
+        start_urls=start_urls, full=full,
+    )
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     spider_errors = getattr(crawler.spider, "errors", [])

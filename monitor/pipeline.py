@@ -1,4 +1,5 @@
-"""The item pipeline: every article and listing item goes into the archive here."""
+"""The item pipeline: every article and listing item the spider yields goes into the
+archive here (Scrapy loads it by name from ``monitor.crawl``'s settings)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,7 @@ class ArchivePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.database = str(crawler.settings.get("ICESCO_DATABASE"))
         self.archive: Archive | None = None
         self.writer: _Writer | None = None
         self.run_id = 0
@@ -111,13 +113,13 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         spider = self.spider
         try:
-            self.archive = Archive(spider.config.database)
+            self.archive = Archive(self.database)
             if interrupted := self.archive.close_interrupted_runs(utcnow()):
                 log.warning("%d earlier run(s) had been killed; marked interrupted", interrupted)
             source = [str(p) for p in spider.paths] if spider.mode == "replay" else list(spider.start_urls)
             self.run_id = self.archive.start_run(spider.mode, utcnow(), source)
         except (ArchiveError, sqlite3.Error) as exc:  # disk full, read-only…: nothing is fetched or read
-            message = str(exc) if isinstance(exc, ArchiveError) else f"database {spider.config.database}: {exc}"
+            message = str(exc) if isinstance(exc, ArchiveError) else f"database {self.database}: {exc}"
             log.error("cannot start the run: %s", message)
             spider.errors.append(message)
             spider.stop_reason = "the run could not be started"
@@ -126,7 +128,7 @@ class ArchivePipeline:
                 self.archive = None
             return
         self.crawler.stats.set_value("icesco/run_id", self.run_id)  # type: ignore[union-attr]
-        self.writer = _Writer(spider.config.database, fetched=spider.mode == "live")
+        self.writer = _Writer(self.database, fetched=spider.mode == "live")
         self.writer.start()
 
     def process_item(self, item: Any) -> Any:
@@ -164,7 +166,7 @@ class ArchivePipeline:
                 try:
                     self.archive.save_source(key, **values)
                 except Exception as exc:  # disk full: the next run asks for the same changes again
-                    spider.errors.append(f"database {spider.config.database}: cannot record where {key} was read up to: {exc}")
+                    spider.errors.append(f"database {self.database}: cannot record where {key} was read up to: {exc}")
 
     def close_spider(self) -> None:
         if self.archive is None or self.writer is None:
@@ -194,7 +196,7 @@ class ArchivePipeline:
             if alarms:
                 self.archive.record_alarms(self.run_id, alarms)
         except Exception as exc:  # disk full: the run stays 'running', the next crawl marks it interrupted
-            message = f"database {spider.config.database}: cannot record the end of run {self.run_id}: {exc}"
+            message = f"database {self.database}: cannot record the end of run {self.run_id}: {exc}"
             log.error("%s", message)
             stats.messages.append(message)
             stats.errors = len(stats.messages)
