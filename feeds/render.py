@@ -1,9 +1,13 @@
-"""Render RSS 2.0 and Atom feeds from archive rows.
+"""Render RSS 2.0, Atom and JSON Feed 1.1 from archive rows.
 
 Pure functions: the same rows always give the same bytes (no build time, no random
-ids). Every text field is cleaned of characters XML 1.0 forbids before it reaches
-feedgen, links are http(s) only, and one article that cannot be rendered is logged
-and left out instead of breaking the whole feed.
+ids). Every article is read once into a :class:`FeedArticle` (its id, link, title, dates,
+summary, sanitised HTML, categories, language), which every format renders, so the
+formats agree field by field. Every text field is cleaned of characters XML 1.0 forbids
+before it reaches feedgen, links are http(s) only, and one article that cannot be
+rendered is logged and left out instead of breaking the whole feed.
+
+The formats served and written are registered in :mod:`feeds.formats`.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ import re
 import tempfile
 import uuid
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import nh3
@@ -33,12 +37,14 @@ logger = logging.getLogger(__name__)
 GENERATOR = "icesco-monitor"
 SUMMARY_LENGTH = 300
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 # Everything outside XML 1.0's Char production: C0 controls except \t \n \r,
 # lone surrogates (U+D800-U+DFFF), U+FFFE and U+FFFF.
 _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\f\v]*\n\s*")
 _SUMMARY_TRAILING = " \t,;:.-\u2013\u2014"
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class FeedInfo:
     site_url: str = "http://127.0.0.1:8080/"  # the service's own page
     rss_url: str = "http://127.0.0.1:8080/feed.xml"  # atom:link rel=self of the RSS feed
     atom_url: str = "http://127.0.0.1:8080/atom.xml"
+    json_url: str = "http://127.0.0.1:8080/feed.json"  # the JSON Feed's feed_url
     description: str = "New and updated articles from icesco.org, archived by icesco-monitor."
     language: str = "en"
 
@@ -123,6 +130,14 @@ def _categories(row: Mapping[str, Any]) -> list[str]:
             if term and term not in seen:
                 seen.append(term)
     return seen
+
+
+def language(row: Mapping[str, Any]) -> str:
+    """The article's language tag ("en", "fr", "ar"...), or "" when missing or not a tag."""
+    value = row.get("lang")
+    if isinstance(value, str) and _LANGUAGE_TAG.fullmatch(value.strip()):
+        return value.strip()
+    return ""
 
 
 # ---------------------------------------------------------------- links, ids, times
@@ -223,44 +238,88 @@ def _check_feed_url(name: str, url: str) -> str:
 # ---------------------------------------------------------------- building
 
 
-def _entry(row: Mapping[str, Any], info: FeedInfo) -> tuple[FeedEntry, dt.datetime]:
-    """One feed entry and the newest time it carries; raises if the row cannot be rendered."""
+@dataclass(frozen=True)
+class FeedArticle:
+    """One article as every feed format shows it (read once from its row)."""
+
+    guid: str  # RSS guid, Atom id, JSON Feed id: from the archive id only
+    link: str  # http(s): the article's own URL or its page on this service
+    title: str  # one line
+    published: dt.datetime  # RSS pubDate, Atom published, JSON date_published
+    updated: dt.datetime  # Atom updated: the last edit, else published
+    revised: dt.datetime | None  # the last edit (updated_at), None if never edited
+    summary: str  # plain text, "" if none
+    content_html: str  # sanitised <p> paragraphs, "" if no body
+    categories: tuple[str, ...]
+    language: str  # "en", "fr", "ar"... or "" when unknown
+
+    @property
+    def newest(self) -> dt.datetime:
+        return max(self.published, self.updated)
+
+
+def feed_article(row: Mapping[str, Any], info: FeedInfo) -> FeedArticle:
+    """What every format shows of ``row``; raises if the row cannot be rendered."""
     article_id = row["id"]
     if not isinstance(article_id, str) or not article_id or clean_text(article_id) != article_id:
         raise ValueError(f"bad article id {article_id!r}")
     title = row["title"]
     if not isinstance(title, str):
         raise TypeError(f"title is {type(title).__name__}, not a string")
-
     published = pub_date(row)
     updated = updated_date(row)
+    return FeedArticle(
+        guid=article_guid(article_id),
+        link=article_link(row, info),
+        title=one_line(title),
+        published=published,
+        updated=updated,
+        revised=_stored_time(row, "updated_at"),
+        summary=summary(row),
+        content_html=body_html(_optional_str(row, "body")),
+        categories=tuple(_categories(row)),
+        language=language(row),
+    )
+
+
+def _entry(row: Mapping[str, Any], info: FeedInfo) -> tuple[FeedEntry, dt.datetime]:
+    """One feedgen entry and the newest time it carries; raises if the row cannot be rendered."""
+    article = feed_article(row, info)
     entry = FeedEntry()
-    entry.id(article_guid(article_id))  # also the RSS guid, isPermaLink="false"
-    entry.title(one_line(title))
-    entry.link(href=article_link(row, info), rel="alternate")
-    entry.published(published)
-    entry.updated(updated)
-    text = summary(row)
+    entry.id(article.guid)  # also the RSS guid, isPermaLink="false"
+    entry.title(article.title)
+    entry.link(href=article.link, rel="alternate")
+    entry.published(article.published)
+    entry.updated(article.updated)
+    text = article.summary
     if text:
         # RSS readers take <description> as HTML: give them the text escaped, so markup
         # in it shows as text. (description() also fills Atom content: replaced below.)
         entry.description(html.escape(text, quote=False))
         entry.summary(text)  # Atom summary: type text, plain as it is
-    content = body_html(_optional_str(row, "body"))
+    content = article.content_html
     if content or text:  # (also when empty, to replace what description() put there)
         entry.content(content, type="html")  # Atom content type="html", RSS content:encoded
-    terms = _categories(row)
-    if terms:
-        entry.category([{"term": term} for term in terms])
+    if article.categories:
+        entry.category([{"term": term} for term in article.categories])
     # feedgen checks required fields (and lxml the text) only when serialising:
     # do it now, so that a bad row is dropped here rather than failing the feed.
     entry.rss_entry()
     entry.atom_entry()
-    return entry, max(published, updated)
+    return entry, article.newest
 
 
-def _entries(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> tuple[list[FeedEntry], dt.datetime]:
-    entries: list[FeedEntry] = []
+_Rendered = TypeVar("_Rendered")
+
+
+def _render_rows(
+    rows: Sequence[Mapping[str, Any]],
+    info: FeedInfo,
+    render_row: Callable[[Mapping[str, Any], FeedInfo], tuple[_Rendered, dt.datetime]],
+) -> tuple[list[_Rendered], dt.datetime]:
+    """Each row rendered, in order: a row listed twice keeps its first rendering, a row
+    that cannot be rendered is logged and left out. Also returns the newest time kept."""
+    rendered: list[_Rendered] = []
     newest = EPOCH
     seen: set[str] = set()
     for row in rows:
@@ -269,15 +328,19 @@ def _entries(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> tuple[list[Fe
             logger.warning("feed: article %r is listed twice; keeping its first entry", article_id)
             continue
         try:
-            entry, stamp = _entry(row, info)
+            item, stamp = render_row(row, info)
         except Exception as exc:  # one hostile article never breaks the feed
             logger.warning("feed: skipping article %r: %s: %.200s", article_id, type(exc).__name__, exc)
             continue
-        if isinstance(article_id, str):  # always, once _entry has accepted the row
+        if isinstance(article_id, str):  # always, once render_row has accepted the row
             seen.add(article_id)
-        entries.append(entry)
+        rendered.append(item)
         newest = max(newest, stamp)
-    return entries, newest
+    return rendered, newest
+
+
+def _entries(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> tuple[list[FeedEntry], dt.datetime]:
+    return _render_rows(rows, info, _entry)
 
 
 def _generator(rows: Sequence[Mapping[str, Any]], info: FeedInfo, self_url: str, self_type: str) -> FeedGenerator:
@@ -312,6 +375,54 @@ def build_atom(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> bytes:
     feed = _generator(rows, info, info.atom_url, "application/atom+xml")
     data: bytes = feed.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return data
+
+
+def rfc3339(stamp: dt.datetime) -> str:
+    """``stamp`` in UTC to the second, as RFC 3339 (the instant RSS pubDate gives)."""
+    return stamp.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _json_item(row: Mapping[str, Any], info: FeedInfo) -> tuple[dict[str, Any], dt.datetime]:
+    """One JSON Feed item (fixed key order) and the newest time it carries."""
+    article = feed_article(row, info)
+    if not article.title:  # as RSS and Atom (feedgen refuses it): the same articles in every format
+        raise ValueError("Required fields not set: title is empty")
+    item: dict[str, Any] = {"id": article.guid, "url": article.link, "title": article.title}
+    if article.content_html:
+        item["content_html"] = article.content_html
+    else:  # JSON Feed wants content_html or content_text
+        item["content_text"] = article.summary
+    if article.summary:
+        item["summary"] = article.summary
+    item["date_published"] = rfc3339(article.published)
+    if article.revised is not None:
+        item["date_modified"] = rfc3339(article.revised)
+    if article.categories:
+        item["tags"] = list(article.categories)
+    if article.language:
+        item["language"] = article.language
+    return item, article.newest
+
+
+def build_json(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> bytes:
+    """JSON Feed 1.1, items in the given order (UTF-8, keys in a fixed order, no build time).
+
+    Each item carries the RSS guid / Atom id as ``id``, the same link, title, summary,
+    sanitised HTML and categories, ``date_published`` (the RSS pubDate's instant),
+    ``date_modified`` when the article was edited, and its ``language``. The feed has no
+    top-level language: the articles are in several."""
+    site_url = _check_feed_url("site_url", info.site_url)
+    feed_url = _check_feed_url("json_url", info.json_url)
+    items, _ = _render_rows(rows, info, _json_item)
+    feed = {
+        "version": JSON_FEED_VERSION,
+        "title": one_line(info.title),
+        "home_page_url": site_url,
+        "feed_url": feed_url,
+        "description": one_line(info.description),
+        "items": items,
+    }
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 # ---------------------------------------------------------------- writing

@@ -316,23 +316,22 @@ def _now(value: str | None) -> dt.datetime:
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder for feed.xml and atom.xml (default: feed.out_dir, else .).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder for feed.xml, atom.xml and feed.json (default: feed.out_dir, else .).")
 @click.pass_obj
 def feed(cfg: Config, out_dir: str | None) -> None:
-    """Write the RSS and Atom feeds as files (atomically)."""
-    from feeds.render import build_atom, build_rss
-    from monitor.web import feed_info, write_feeds
+    """Write the feeds (RSS, Atom, JSON Feed) as files (atomically)."""
+    from monitor.web import feed_info, write_feed_files
 
     info = feed_info(cfg)
     with _open(cfg) as archive:
         rows = archive.articles(limit=cfg.feed.items)
     out = Path(out_dir or cfg.feed.out_dir or ".")
     try:
-        rss, atom = write_feeds(out, build_rss(rows, info), build_atom(rows, info))
+        paths = write_feed_files(out, rows, info)
     except OSError as exc:
         _fail(f"cannot write the feeds to {out}: {exc.strerror}")
         return
-    click.echo(f"{len(rows)} articles: {rss} {atom}")
+    click.echo(f"{len(rows)} articles: " + " ".join(map(str, paths)))
 
 
 @main.command()

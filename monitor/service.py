@@ -170,7 +170,7 @@ class Service:
             web = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
             web.start()
             limits = self.server.limits
-            log.info("serving on http://%s:%s/ (feed: /feed.xml, /atom.xml; /healthz, /metrics)", host, port)
+            log.info("serving on http://%s:%s/ (feeds: /feed.xml, /atom.xml, /feed.json; /healthz, /metrics)", host, port)
             log.info(
                 "HTTP server: waitress, %d threads, %d connections at most, backlog %d,"
                 " idle timeout %gs, request timeout %gs",

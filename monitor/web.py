@@ -24,15 +24,13 @@ from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
+from feeds.formats import FORMATS, Format, build_all, format_at, with_feed_urls, write_all
 from feeds.render import (
     FeedInfo,
     article_link,
-    build_atom,
-    build_rss,
     local_date,
     parse_time,
     updated_date,
-    write_atomic,
 )
 from monitor.archive import Archive
 from monitor.config import Config
@@ -51,14 +49,9 @@ _ENV.filters["local_date"] = lambda value: local_date(value, _SITE_TZ[0])
 
 
 def feed_info(cfg: Config) -> FeedInfo:
+    """The feeds' head, with each registered format's own URL under feed.base_url."""
     base = cfg.feed.base_url
-    return FeedInfo(
-        title=cfg.feed.title,
-        site_url=base,
-        rss_url=base + "feed.xml",
-        atom_url=base + "atom.xml",
-        description=cfg.feed.description,
-    )
+    return with_feed_urls(FeedInfo(title=cfg.feed.title, site_url=base, description=cfg.feed.description), base)
 
 
 @dataclass(frozen=True)
@@ -75,21 +68,33 @@ def newest_time(rows: list[dict[str, Any]]) -> dt.datetime:
     return max(times, default=EPOCH)
 
 
-def _built(body: bytes, rows: list[dict[str, Any]]) -> Built:
-    return Built(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', newest_time(rows))
+def _built(body: bytes, last_modified: dt.datetime) -> Built:
+    return Built(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', last_modified)
 
 
 class FeedCache:
-    """The feeds as bytes, rebuilt only when the archive changed. Rebuilding never writes
-    files (a GET must not): the scheduler writes them to ``feed.out_dir`` with write()."""
+    """Every registered feed format (feeds.formats.FORMATS) as bytes, rebuilt only when the
+    archive changed. Rebuilding never writes files (a GET must not): the scheduler writes
+    them to ``feed.out_dir`` with write()."""
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.info = feed_info(cfg)
         self.lock = threading.Lock()
         self.marker: tuple[int, str] | None = None
-        self.rss = Built(b"", '""', EPOCH)
-        self.atom = Built(b"", '""', EPOCH)
+        self.built: dict[str, Built] = {name: Built(b"", '""', EPOCH) for name in FORMATS}
+
+    def __getitem__(self, name: str) -> Built:
+        """The format ``name`` ("rss", "atom", "json") as last built."""
+        return self.built[name]
+
+    @property
+    def rss(self) -> Built:
+        return self.built["rss"]
+
+    @property
+    def atom(self) -> Built:
+        return self.built["atom"]
 
     def refresh(self, archive: Archive) -> bool:
         """Rebuild if the archive changed since the last build; True if rebuilt."""
@@ -98,25 +103,31 @@ class FeedCache:
             if marker == self.marker:
                 return False
             rows = archive.articles(limit=self.cfg.feed.items)
-            self.rss = _built(build_rss(rows, self.info), rows)
-            self.atom = _built(build_atom(rows, self.info), rows)
+            modified = newest_time(rows)
+            self.built = {name: _built(body, modified) for name, body in build_all(rows, self.info).items()}
             self.marker = marker
         log.info("feeds rebuilt: %d articles", min(marker[0], self.cfg.feed.items))
         return True
 
     def write(self, out: Path) -> tuple[int, str] | None:
-        """Write the feeds as built now to out (atomically); returns the marker they were built at."""
+        """Write every format as built now to out (atomically); returns the marker they were built at."""
         with self.lock:
-            marker, rss, atom = self.marker, self.rss.body, self.atom.body
-        write_feeds(out, rss, atom)
+            marker, bodies = self.marker, {name: built.body for name, built in self.built.items()}
+        write_all(out, bodies)
         return marker
 
 
+def write_feed_files(out: Path, rows: list[dict[str, Any]], info: FeedInfo) -> list[Path]:
+    """Build every registered format from rows and write each to out (atomically), as
+    ``icesco-monitor feed`` does; returns the paths written."""
+    return write_all(out, build_all(rows, info))
+
+
 def write_feeds(out: Path, rss: bytes, atom: bytes) -> tuple[Path, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "feed.xml", rss)
-    write_atomic(out / "atom.xml", atom)
-    return out / "feed.xml", out / "atom.xml"
+    """RSS and Atom only (kept for callers that build those two themselves; prefer
+    write_feed_files, which writes every registered format)."""
+    rss_path, atom_path = write_all(out, {"rss": rss, "atom": atom})
+    return rss_path, atom_path
 
 
 def metrics_text(m: dict[str, Any]) -> str:
@@ -178,6 +189,7 @@ def health(
 # --- the WSGI application ------------------------------------------------------------------
 
 Response = tuple[int, list[tuple[str, str]], bytes]
+_FEED_LINKS: list[Format] = list(FORMATS.values())  # the index page links each for autodiscovery
 
 
 class App:
@@ -206,12 +218,10 @@ class App:
 
     def answer(self, path: str, environ: dict[str, Any]) -> Response:
         cfg = self.cfg
-        if path in ("/feed.xml", "/atom.xml"):
+        if (fmt := format_at(path)) is not None:
             with Archive(cfg.database, migrate=False) as archive:
                 self.feeds.refresh(archive)  # in memory only: files are written by the scheduler
-            built = self.feeds.rss if path == "/feed.xml" else self.feeds.atom
-            ctype = "application/rss+xml; charset=utf-8" if path == "/feed.xml" else "application/atom+xml; charset=utf-8"
-            return _feed(built, ctype, environ)
+            return _feed(self.feeds[fmt.name], fmt.media_type, environ)
         if path == "/healthz":
             with Archive(cfg.database, migrate=False) as archive:
                 last = archive.last_finished_crawl()
@@ -225,7 +235,7 @@ class App:
             with Archive(cfg.database, migrate=False) as archive:
                 rows = archive.articles(limit=cfg.feed.items)
             html = _ENV.get_template("index.html.j2").render(
-                title=cfg.feed.title, rows=rows, link=lambda r: article_link(r, self.feeds.info)
+                title=cfg.feed.title, rows=rows, link=lambda r: article_link(r, self.feeds.info), formats=_FEED_LINKS
             )
             return _response(200, "text/html; charset=utf-8", html.encode())
         if m := re.fullmatch(r"/articles/([0-9a-f]{16})", path):

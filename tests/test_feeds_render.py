@@ -1,8 +1,11 @@
-"""RSS and Atom rendering from archive rows: order, ids, dates, stability, hostile content."""
+"""RSS, Atom and JSON Feed rendering from archive rows: order, ids, dates, stability, hostile
+content; the format registry."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import json
 import logging
 import os
 import stat
@@ -18,7 +21,17 @@ import feedparser
 import pytest
 
 from feeds import render
-from feeds.render import FeedInfo, article_guid, article_link, build_atom, build_rss, pub_date, write_atomic
+from feeds.formats import FORMATS, Format, build_all, format_at, with_feed_urls, write_all
+from feeds.render import (
+    FeedInfo,
+    article_guid,
+    article_link,
+    build_atom,
+    build_json,
+    build_rss,
+    pub_date,
+    write_atomic,
+)
 
 INFO = FeedInfo()
 BUILDERS: dict[str, Callable[..., bytes]] = {"rss": build_rss, "atom": build_atom}
@@ -442,6 +455,222 @@ def test_duplicate_rows_keep_the_first(caplog: pytest.LogCaptureFixture) -> None
 def test_categories_given_as_stored_json() -> None:
     parsed = parse(build_atom([make_row(1, categories='["News", "Events"]')], INFO))
     assert [t["term"] for t in parsed.entries[0].tags] == ["News", "Events"]
+
+
+# ------------------------------------------------------------------ JSON Feed 1.1
+
+
+def json_feed(rows: list[Any], info: FeedInfo = INFO) -> Any:
+    return json.loads(build_json(rows, info))
+
+
+def test_json_feed_of_a_small_archive() -> None:
+    rows = [
+        make_row(3, published_at="2024-07-03T08:30:00+02:00", updated_at="2024-07-20T10:00:00.250000+00:00",
+                 revision=1, lang="ar", title="عنوان <b>3</b>", subtitle="Tom & <b>Jerry</b>",
+                 categories=["News", "Culture & Science", "News"]),
+        make_row(2, url=None, lang="fr", published_at=None, first_seen_at="2024-07-02T17:45:10.999+00:00",
+                 categories=[]),
+        make_row(1, body="", subtitle=None, lang=None, categories='["Events"]'),
+    ]
+    assert json_feed(rows) == {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "ICESCO news (icesco-monitor)",
+        "home_page_url": "http://127.0.0.1:8080/",
+        "feed_url": "http://127.0.0.1:8080/feed.json",
+        "description": "New and updated articles from icesco.org, archived by icesco-monitor.",
+        "items": [
+            {
+                "id": guid(3),
+                "url": "https://icesco.org/en/2024/07/03/article-3/",
+                "title": "عنوان <b>3</b>",  # plain text: readers escape it
+                "content_html": "<p>First paragraph of article 3.</p>\n<p>Second paragraph.</p>",
+                "summary": "Tom & <b>Jerry</b>",  # plain text, as Atom summary
+                "date_published": "2024-07-03T06:30:00+00:00",
+                "date_modified": "2024-07-20T10:00:00+00:00",
+                "tags": ["News", "Culture & Science"],
+                "language": "ar",
+            },
+            {
+                "id": guid(2),
+                "url": "http://127.0.0.1:8080/articles/0000000000000002",
+                "title": "Article 2",
+                "content_html": "<p>First paragraph of article 2.</p>\n<p>Second paragraph.</p>",
+                "summary": "First paragraph of article 2.",
+                "date_published": "2024-07-02T17:45:10+00:00",  # first seen; to the second, as pubDate
+                "language": "fr",
+            },
+            {
+                "id": guid(1),
+                "url": "https://icesco.org/en/2024/07/01/article-1/",
+                "title": "Article 1",
+                "content_text": "",  # no body, no summary: JSON Feed still wants a content field
+                "date_published": "2024-07-01T00:00:00+00:00",
+                "tags": ["Events"],
+            },
+        ],
+    }
+
+
+def test_json_feed_text_is_utf8_with_a_fixed_key_order() -> None:
+    data = build_json([make_row(1, title="مقال", lang="ar")], INFO)
+    assert data.startswith(b'{\n  "version": "https://jsonfeed.org/version/1.1",\n  "title": ')
+    assert "مقال".encode() in data and data.endswith(b"}\n")
+    item = json.loads(data)["items"][0]
+    assert list(item) == ["id", "url", "title", "content_html", "summary", "date_published", "tags", "language"]
+
+
+def test_json_feed_matches_rss_and_atom() -> None:
+    """The same article has the same id, link, title, dates, summary, HTML and tags in
+    every format (RSS and Atom as a reader sees them, through feedparser)."""
+    rows = [
+        make_row(4, published_at="2024-07-04T23:59:59.900000-05:00", updated_at="2024-08-01T09:00:00+00:00",
+                 revision=2),
+        make_row(3, url="ftp://icesco.org/x", published_at=None, first_seen_at="2024-07-03T08:00:01.5+00:00"),
+        make_row(2, subtitle="A subtitle", categories=["News", "Events"], lang="fr"),
+        make_row(1, lang="ar", body="Only one paragraph & more."),
+    ]
+    items = json_feed(rows)["items"]
+    rss = parse(build_rss(rows, INFO)).entries
+    atom = parse(build_atom(rows, INFO)).entries
+
+    assert [i["id"] for i in items] == [e.id for e in rss] == [e.id for e in atom] == [guid(n) for n in (4, 3, 2, 1)]
+    assert [i["url"] for i in items] == [e.link for e in rss] == [e.link for e in atom]
+    assert [i["title"] for i in items] == [e.title for e in rss] == [e.title for e in atom]
+    assert [i.get("summary") for i in items] == [e.summary for e in atom]
+    assert [i["content_html"] for i in items] == [e.content[0]["value"] for e in rss] == raw_contents("rss", build_rss(rows, INFO))
+    assert [i.get("tags", []) for i in items] == [[t["term"] for t in e.get("tags", [])] for e in rss]
+    published = [dt.datetime.fromisoformat(i["date_published"]) for i in items]
+    assert published == [email.utils.parsedate_to_datetime(e.published) for e in rss]
+    assert published == [dt.datetime.fromisoformat(e.published).replace(microsecond=0) for e in atom]
+    # date_modified only for the edited article, and then Atom's updated.
+    assert [i.get("date_modified") for i in items] == ["2024-08-01T09:00:00+00:00", None, None, None]
+    assert items[0]["date_modified"] == atom[0].updated
+    assert [i.get("language") for i in items] == ["en", "en", "fr", "ar"]
+
+
+def test_json_feed_same_rows_same_bytes() -> None:
+    rows = [make_row(2, updated_at="2024-07-05T10:00:00+00:00"), make_row(1, url=None, published_at=None)]
+    first = build_json(rows, INFO)
+    time.sleep(1.05)  # a build time would show up at one-second resolution
+    assert build_json([dict(r) for r in rows], INFO) == first
+    edited = [make_row(2, title="Edited", updated_at="2024-07-06T10:00:00+00:00"), rows[1]]
+    after = json_feed(edited)["items"]
+    assert [i["id"] for i in after] == [i["id"] for i in json.loads(first)["items"]]  # an edit keeps the id
+
+
+def test_empty_json_feed() -> None:
+    assert json_feed([])["items"] == []
+
+
+def test_json_feed_hostile_content() -> None:
+    rss_ids = [e.id for e in parse(build_rss(hostile_rows(), INFO)).entries]
+    data = build_json(hostile_rows(), INFO)
+    items = json.loads(data)["items"]
+    assert [i["id"] for i in items] == rss_ids == [guid(1), guid(2), guid(3), guid(4)]
+    hostile = items[1]
+    assert hostile["title"] == "<script>alert(1)</script> Bcc: x@y end"
+    assert hostile["url"] == "http://127.0.0.1:8080/articles/0000000000000002"
+    assert hostile["content_html"] == (
+        "<p>Hi &lt;img src=x onerror=alert(1)&gt; ]]&gt; &amp;  done</p>\n<p>&lt;script&gt;alert(2)&lt;/script&gt;</p>"
+    )
+    assert hostile["tags"] == ["<b>x</b>"]
+    assert [html_tags(i["content_html"]) for i in items] == [{"p"}] * 4
+    assert [i["url"] for i in items][2] == "http://127.0.0.1:8080/articles/0000000000000003"
+    text = data.decode("utf-8")
+    assert "javascript:" not in text and "data:text" not in text
+    assert not any(ch in text for ch in "\x00\x01\x1b\ufffe\uffff")
+
+
+def test_json_feed_skips_what_rss_skips(caplog: pytest.LogCaptureFixture) -> None:
+    no_title = make_row(2)
+    del no_title["title"]
+    rows: list[Any] = [
+        make_row(1),
+        no_title,
+        make_row(3, title=None),
+        make_row(4, title=" \r\n\x00 "),
+        make_row(5, published_at=None, first_seen_at=None),
+        make_row(6, body=12345),
+        {"title": "no id", "first_seen_at": "2024-07-01T00:00:00+00:00"},
+        make_row(7, lang="<script>"),  # not a language tag: left out
+        make_row(1, title="Again"),
+    ]
+    with caplog.at_level(logging.WARNING, logger="feeds.render"):
+        items = json_feed(rows)["items"]
+    assert [(i["id"], i["title"], i.get("language")) for i in items] == [(guid(1), "Article 1", "en"),
+                                                                          (guid(7), "Article 7", None)]
+    assert [e.id for e in parse(build_rss(rows, INFO)).entries] == [i["id"] for i in items]
+    assert [r.getMessage() for r in caplog.records if r.name == "feeds.render"][:7] == [
+        "feed: skipping article '0000000000000002': KeyError: 'title'",
+        "feed: skipping article '0000000000000003': TypeError: title is NoneType, not a string",
+        "feed: skipping article '0000000000000004': ValueError: Required fields not set: title is empty",
+        "feed: skipping article '0000000000000005': ValueError: not a date: None",
+        "feed: skipping article '0000000000000006': TypeError: body is int, not a string",
+        "feed: skipping article None: KeyError: 'id'",
+        "feed: article '0000000000000001' is listed twice; keeping its first entry",
+    ]
+
+
+@pytest.mark.parametrize("field", ["site_url", "json_url"])
+def test_json_feed_urls_must_be_http(field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        build_json([make_row(1)], FeedInfo(**{field: "javascript:alert(1)"}))
+
+
+def test_json_feed_other_feed_info() -> None:
+    info = FeedInfo(title="Mirror\n", site_url="https://feeds.example.org/icesco",
+                    json_url="https://feeds.example.org/icesco/feed.json", description=" d ")
+    feed = json_feed([make_row(1, url=None)], info)
+    assert {k: v for k, v in feed.items() if k != "items"} == {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Mirror",
+        "home_page_url": "https://feeds.example.org/icesco",
+        "feed_url": "https://feeds.example.org/icesco/feed.json",
+        "description": "d",
+    }
+    assert [i["url"] for i in feed["items"]] == ["https://feeds.example.org/icesco/articles/0000000000000001"]
+
+
+# ------------------------------------------------------------------ the format registry
+
+
+def test_the_registry() -> None:
+    assert [(f.name, f.path, f.media_type, f.link_type, f.url_path, f.url_field) for f in FORMATS.values()] == [
+        ("rss", "feed.xml", "application/rss+xml; charset=utf-8", "application/rss+xml", "/feed.xml", "rss_url"),
+        ("atom", "atom.xml", "application/atom+xml; charset=utf-8", "application/atom+xml", "/atom.xml", "atom_url"),
+        ("json", "feed.json", "application/feed+json; charset=utf-8", "application/feed+json", "/feed.json",
+         "json_url"),
+    ]
+    assert [f.build for f in FORMATS.values()] == [build_rss, build_atom, build_json]
+    assert format_at("/feed.json") is FORMATS["json"] and format_at("/feed.xml") is FORMATS["rss"]
+    assert format_at("/nope.json") is None and format_at("feed.json") is None
+    with pytest.raises(TypeError):
+        FORMATS["x"] = Format("x", "x", "x", "x", build_json)  # type: ignore[index]
+
+
+def test_with_feed_urls() -> None:
+    info = with_feed_urls(FeedInfo(site_url="https://example.org/news/"), "https://example.org/news")
+    assert (info.site_url, info.rss_url, info.atom_url, info.json_url) == (
+        "https://example.org/news/",
+        "https://example.org/news/feed.xml",
+        "https://example.org/news/atom.xml",
+        "https://example.org/news/feed.json",
+    )
+
+
+def test_build_all_and_write_all(tmp_path: Path) -> None:
+    rows = [make_row(2), make_row(1)]
+    bodies = build_all(rows, INFO)
+    assert bodies == {"rss": build_rss(rows, INFO), "atom": build_atom(rows, INFO), "json": build_json(rows, INFO)}
+    out = tmp_path / "public"  # created
+    assert write_all(out, bodies) == [out / "feed.xml", out / "atom.xml", out / "feed.json"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == {
+        "feed.xml": bodies["rss"], "atom.xml": bodies["atom"], "feed.json": bodies["json"]
+    }
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in out.iterdir())
+    assert write_all(out, {"json": b"{}"}) == [out / "feed.json"]  # only what is given
+    assert (out / "feed.json").read_bytes() == b"{}" and (out / "feed.xml").read_bytes() == bodies["rss"]
 
 
 # ------------------------------------------------------------------ writing

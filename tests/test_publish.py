@@ -64,6 +64,9 @@ def test_feed_files_are_valid_ordered_and_byte_stable(tmp_path: Path) -> None:
     assert len(parsed.entries) == 50
     guids = [e.id for e in parsed.entries]
     assert not feedparser.parse(atom).bozo
+    # The JSON Feed file: the same items, the same ids, in the same order.
+    json_feed = json.loads((out / "feed.json").read_bytes())
+    assert [(i["id"], i["title"]) for i in json_feed["items"]] == [(e.id, e.title) for e in parsed.entries]
 
     # Replaying again (nothing new) rebuilds identical bytes with the same GUIDs.
     crawl_json("--replay", str(DUMPS), db=tmp_path / "archive.db", config=cfg)

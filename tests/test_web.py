@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -16,9 +17,10 @@ import feedparser
 import pytest
 
 from crawler.items import ArticleItem
+from feeds.render import article_guid, build_json
 from monitor.archive import Archive, RunStats
 from monitor.config import Config
-from monitor.web import FeedCache, WebServer, health
+from monitor.web import FeedCache, WebServer, feed_info, health, write_feed_files
 
 
 @pytest.fixture
@@ -71,6 +73,94 @@ def test_feeds_answer_conditional_requests(server: tuple[str, Config]) -> None:
     assert int(headers["Content-Length"]) > 0
 
 
+def test_json_feed_is_served_with_validators(server: tuple[str, Config]) -> None:
+    base, cfg = server
+    status, headers, body = get(f"{base}/feed.json")
+    assert (status, headers["Content-Type"]) == (200, "application/feed+json; charset=utf-8")
+    assert headers["Last-Modified"] == "Sat, 03 Jan 2026 12:00:00 GMT"  # as the RSS feed: when the newest was found
+    assert headers["Cache-Control"] == "max-age=300" and int(headers["Content-Length"]) == len(body)
+    with Archive(cfg.database) as a:
+        first_id, second_id = a.articles(search="First")[0]["id"], a.articles(search="Three")[0]["id"]
+    assert json.loads(body) == {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "ICESCO news (icesco-monitor)",
+        "home_page_url": "http://127.0.0.1:8080/",
+        "feed_url": "http://127.0.0.1:8080/feed.json",
+        "description": "New and updated articles from icesco.org, archived by icesco-monitor.",
+        "items": [
+            {
+                "id": article_guid(second_id),
+                "url": f"http://127.0.0.1:8080/articles/{second_id}",  # no URL of its own: the archived copy
+                "title": "Second Title",
+                "content_html": "<p>Three.</p>",
+                "summary": "Three.",
+                "date_published": "2026-01-03T00:00:00+00:00",
+                "language": "en",
+            },
+            {
+                "id": article_guid(first_id),
+                "url": "https://icesco.org/en/2026/01/02/first-title/",
+                "title": "First <b>Title</b>",
+                "content_html": "<p>One &amp; two.</p>",
+                "summary": "One & two.",
+                "date_published": "2026-01-02T00:00:00+00:00",
+                "language": "en",
+            },
+        ],
+    }
+    # The same ids, links and dates as the RSS feed served next to it.
+    rss = feedparser.parse(get(f"{base}/feed.xml")[2]).entries
+    items = json.loads(body)["items"]
+    assert [(i["id"], i["url"]) for i in items] == [(e.id, e.link) for e in rss]
+    assert [dt.datetime.fromisoformat(i["date_published"]) for i in items] == [
+        email.utils.parsedate_to_datetime(e.published) for e in rss
+    ]
+
+    etag = headers["ETag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag) and etag != get(f"{base}/feed.xml")[1]["ETag"]
+    assert get(f"{base}/feed.json")[2] == body  # byte-stable
+    status, again, empty = get(f"{base}/feed.json", {"If-None-Match": etag})
+    assert (status, again["ETag"], again["Content-Type"], empty) == (304, etag, "application/feed+json; charset=utf-8",
+                                                                     b"")
+    assert get(f"{base}/feed.json", {"If-None-Match": f'"other", W/{etag}'})[0] == 304
+    assert get(f"{base}/feed.json", {"If-None-Match": '"other"'})[0] == 200
+    assert get(f"{base}/feed.json", {"If-Modified-Since": headers["Last-Modified"]})[0] == 304
+    assert get(f"{base}/feed.json", {"If-Modified-Since": "Fri, 02 Jan 2026 00:00:00 GMT"})[0] == 200
+    status, head, empty = get(f"{base}/feed.json", method="HEAD")
+    assert (status, head["ETag"], int(head["Content-Length"]), empty) == (200, etag, len(body), b"")
+
+    # A new article: a new body, ETag and Last-Modified; the old ETag no longer matches.
+    with Archive(cfg.database) as a:
+        a.store([ArticleItem(title="Nouvelle", paragraphs=["Texte."], published_at="2026-01-04", lang="fr",
+                             categories=["Culture"])],
+                dt.datetime(2026, 1, 4, 8, tzinfo=dt.UTC))
+    status, later, changed = get(f"{base}/feed.json", {"If-None-Match": etag})
+    assert (status, later["Last-Modified"]) == (200, "Sun, 04 Jan 2026 08:00:00 GMT") and later["ETag"] != etag
+    newest = json.loads(changed)["items"][0]
+    assert (newest["title"], newest["language"], newest["tags"]) == ("Nouvelle", "fr", ["Culture"])
+    # What is served is what the builder gives for the archive's rows (as a fresh process would build it).
+    with Archive(cfg.database) as a:
+        assert changed == build_json(a.articles(limit=cfg.feed.items), feed_info(cfg))
+
+
+def test_every_format_is_written_as_a_file(tmp_path: Path) -> None:
+    cfg = Config(database=str(tmp_path / "web.db"))
+    with Archive(cfg.database) as a:
+        a.store([ArticleItem(title="Only One", paragraphs=["Text."], published_at="2026-01-02")],
+                dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+        rows = a.articles(limit=cfg.feed.items)
+        feeds = FeedCache(cfg)
+        feeds.refresh(a)
+    out = tmp_path / "public"
+    assert feeds.write(out) == feeds.marker
+    served = {"feed.xml": feeds["rss"].body, "atom.xml": feeds["atom"].body, "feed.json": feeds["json"].body}
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == served
+    assert (feeds.rss, feeds.atom) == (feeds["rss"], feeds["atom"])
+    again = tmp_path / "again"
+    assert write_feed_files(again, rows, feed_info(cfg)) == [again / "feed.xml", again / "atom.xml", again / "feed.json"]
+    assert {p.name: p.read_bytes() for p in again.iterdir()} == served  # byte for byte
+
+
 def test_health_metrics_and_pages(server: tuple[str, Config]) -> None:
     base, cfg = server
     status, _, body = get(f"{base}/healthz")
@@ -101,7 +191,12 @@ def test_health_metrics_and_pages(server: tuple[str, Config]) -> None:
     status, headers, body = get(f"{base}/")
     page = body.decode()
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
-    assert '<link rel="alternate" type="application/rss+xml"' in page
+    assert re.findall(r"<link rel=\"alternate\"[^>]*>", page) == [
+        '<link rel="alternate" type="application/rss+xml" title="ICESCO news (icesco-monitor) (RSS)" href="/feed.xml">',
+        '<link rel="alternate" type="application/atom+xml" title="ICESCO news (icesco-monitor) (Atom)" href="/atom.xml">',
+        '<link rel="alternate" type="application/feed+json" title="ICESCO news (icesco-monitor) (JSON Feed)"'
+        ' href="/feed.json">',
+    ]
     assert "First &lt;b&gt;Title&lt;/b&gt;" in page and "<b>Title" not in page
     with Archive(cfg.database) as a:
         second = a.articles(search="Three")[0]["id"]

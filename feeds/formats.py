@@ -1,0 +1,81 @@
+"""The feed formats: one registry entry each.
+
+Everything that publishes feeds goes through :data:`FORMATS`: the HTTP server serves
+each entry at ``/<path>`` with its media type (and ETag, Last-Modified, 304, HEAD), the
+index page links each one for autodiscovery, and the files written to ``feed.out_dir``
+are one per entry. Adding a format is one entry here, with a ``build`` function
+(``rows, FeedInfo -> bytes``, the same bytes for the same rows) and, if the format links
+to itself, a :class:`~feeds.render.FeedInfo` field for its own URL named in ``url_field``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from feeds.render import FeedInfo, build_atom, build_json, build_rss, write_atomic
+
+Rows = Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # registry key ("rss")
+    path: str  # file name in feed.out_dir and URL path under the site root ("feed.xml")
+    media_type: str  # the Content-Type it is served with
+    label: str  # shown to people ("RSS"): link titles on the index page
+    build: Callable[[Rows, FeedInfo], bytes]
+    url_field: str | None = None  # the FeedInfo field holding the feed's own URL, if any
+
+    @property
+    def link_type(self) -> str:
+        """The media type without parameters, for ``<link rel="alternate" type=...>``."""
+        return self.media_type.split(";", 1)[0].strip()
+
+    @property
+    def url_path(self) -> str:
+        return "/" + self.path
+
+
+FORMATS: Mapping[str, Format] = MappingProxyType(
+    {
+        f.name: f
+        for f in (
+            Format("rss", "feed.xml", "application/rss+xml; charset=utf-8", "RSS", build_rss, "rss_url"),
+            Format("atom", "atom.xml", "application/atom+xml; charset=utf-8", "Atom", build_atom, "atom_url"),
+            Format("json", "feed.json", "application/feed+json; charset=utf-8", "JSON Feed", build_json, "json_url"),
+        )
+    }
+)
+
+
+def format_at(url_path: str) -> Format | None:
+    """The format served at ``url_path`` ("/feed.json"), or None."""
+    return next((f for f in FORMATS.values() if f.url_path == url_path), None)
+
+
+def with_feed_urls(info: FeedInfo, base_url: str) -> FeedInfo:
+    """``info`` with each format's own URL set to ``base_url`` + its path."""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    return replace(info, **{f.url_field: base + f.path for f in FORMATS.values() if f.url_field})
+
+
+def build_all(rows: Rows, info: FeedInfo) -> dict[str, bytes]:
+    """Every format built from the same rows, by name (in registry order)."""
+    return {name: f.build(rows, info) for name, f in FORMATS.items()}
+
+
+def write_all(out: Path, bodies: Mapping[str, bytes]) -> list[Path]:
+    """Write each built format to ``out``/its path, atomically (``out`` is created if
+    missing); returns the paths written, in registry order."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, f in FORMATS.items():
+        if name in bodies:
+            write_atomic(out / f.path, bodies[name])
+            written.append(out / f.path)
+    return written
