@@ -319,12 +319,8 @@ def _merge(obj: Any, data: dict[str, Any], prefix: str) -> None:
             setattr(obj, key, _coerce(full, value, kind))
 
 
-_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
 def _check_subscribers(cfg: Config) -> None:
-    from monitor.digests import AddressError, validate_address
+    from monitor.digests import WEEKDAYS, AddressError, parse_at, validate_address, weekday_index
 
     seen: set[str] = set()
     for i, sub in enumerate(cfg.subscribers):
@@ -338,11 +334,12 @@ def _check_subscribers(cfg: Config) -> None:
         seen.add(sub.address)
         if sub.cadence not in ("daily", "weekly", "hourly", "immediate"):
             raise ConfigError(f"{where}.cadence: expected daily, weekly, hourly or immediate, got {_show(sub.cadence)}")
-        if not isinstance(sub.at, str) or not _TIME_RE.match(sub.at):
+        if parse_at(sub.at) is None:
             raise ConfigError(f"{where}.at: expected a time like 07:00, got {_show(sub.at)}")
-        sub.weekday = sub.weekday.lower()
-        if sub.weekday not in _WEEKDAYS:
+        day = weekday_index(sub.weekday)
+        if day is None:
             raise ConfigError(f"{where}.weekday: expected a day name like monday, got {_show(sub.weekday)}")
+        sub.weekday = WEEKDAYS[day]
         try:
             zoneinfo.ZoneInfo(sub.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -49,6 +49,19 @@ _MONTHS = (
 )  # fmt: skip
 
 _AT_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_at(text: object) -> dt.time | None:
+    """A subscriber's ``at``: ``HH:MM`` or ``H:MM`` (the one rule, used by the config too)."""
+    m = _AT_RE.match(text) if isinstance(text, str) else None
+    return dt.time(int(m.group(1)), int(m.group(2))) if m else None
+
+
+def weekday_index(text: object) -> int | None:
+    """A subscriber's ``weekday``: a day name or its first three letters, any case (0 = Monday)."""
+    day = text.strip().lower() if isinstance(text, str) else ""
+    matching = [i for i, name in enumerate(WEEKDAYS) if day in (name, name[:3])]
+    return matching[0] if matching else None
 # RFC 5322 dot-atom (no quoted strings, no comments): the "strict-ish" local part.
 _LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -209,10 +222,9 @@ def previous_due(sub: Subscriber, now: dt.datetime) -> dt.datetime:
     """
     _require_aware(now)
     tz = _zone(sub.timezone)
-    m = _AT_RE.match(sub.at)
-    if not m:
+    at = parse_at(sub.at)
+    if at is None:
         raise ValueError(f"at: expected a time like 07:00, got {sub.at!r}")
-    at = dt.time(int(m.group(1)), int(m.group(2)))
     now_utc = now.astimezone(dt.UTC)
     local = now_utc.astimezone(tz)
     if sub.cadence == "hourly":
@@ -222,11 +234,9 @@ def previous_due(sub: Subscriber, now: dt.datetime) -> dt.datetime:
     if sub.cadence == "daily":
         weekday = None
     elif sub.cadence == "weekly":
-        day = sub.weekday.strip().lower()
-        matching = [i for i, name in enumerate(WEEKDAYS) if name == day or name[:3] == day]
-        if not matching:
+        weekday = weekday_index(sub.weekday)
+        if weekday is None:
             raise ValueError(f"weekday: expected a day name like monday, got {sub.weekday!r}")
-        weekday = matching[0]
     else:
         raise ValueError(f"cadence: expected one of {', '.join(CADENCES)}, got {sub.cadence!r}")
     for back in range(9):

@@ -87,3 +87,16 @@ def test_the_shipped_config_loads_and_matches_the_defaults() -> None:
     assert (shipped.crawl.source, shipped.site.timezone, shipped.crawl.robots_cache_hours) == ("auto", "Africa/Casablanca", 24)
     if defaults is not None:
         assert defaults.crawl == shipped.crawl
+
+
+def test_the_config_and_the_digests_agree_on_times_and_weekdays(tmp_path: Path) -> None:
+    """One rule for both: '7:00' and 'Mon' are accepted by the config and mean what the digests mean."""
+    cfg = load_config(write(tmp_path, "subscribers: [{address: a@example.org, cadence: weekly, at: '7:05', weekday: Mon}]"))
+    (sub,) = cfg.subscribers
+    assert (sub.at, sub.weekday) == ("7:05", "monday")
+    assert "subscribers[0].at: expected a time like 07:00, got '24:00'" in error(
+        tmp_path, "subscribers: [{address: a@example.org, at: '24:00'}]"
+    )
+    assert "subscribers[0].weekday: expected a day name like monday, got 'mo'" in error(
+        tmp_path, "subscribers: [{address: a@example.org, weekday: mo}]"
+    )
