@@ -24,7 +24,6 @@ class ArticleItem:
     modified_at: str | None = None
     categories: list[str] = field(default_factory=list)
     source: str = ""  # where it was read: a URL, or "path#n" for a dump
-    snapshot: str = ""  # items of one snapshot are stored in one transaction
     partial: bool = False  # the dump was cut inside this article
     maybe_cut: bool = False  # last of a dump with no page tail: may lack trailing paragraphs
 
@@ -63,7 +62,6 @@ class ListingItem:
     next_url: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    snapshot: str = ""
 
 
 _TYPO = str.maketrans(

@@ -201,7 +201,6 @@ class SourcesMixin:
             self.state.save_source(key, mode="rest", last_error=None)
         for item in items:
             self.requested.add(item.id)
-            item.snapshot = "live"
             yield item
         self._advance_cursor(key, newest, response)
         pages = _int_header(response, "X-WP-TotalPages")
@@ -301,7 +300,6 @@ class SourcesMixin:
             if item.id in self.requested:
                 continue
             self.requested.add(item.id)
-            item.snapshot = "live"
             yield item
         self.source_updates.setdefault(key, {}).update(
             feed_etag=(response.headers.get("ETag") or b"").decode("latin-1") or None,

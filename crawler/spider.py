@@ -301,7 +301,6 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
         if not article_path_info(item.url or ""):
             self.error(f"{response.url}: not an article URL (/lang/YYYY/MM/DD/slug/)")
             return
-        item.snapshot = "live"
         yield item
 
     def failed(self, failure: Failure) -> None:

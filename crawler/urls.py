@@ -103,10 +103,6 @@ def article_path_info(url: str) -> dict[str, str] | None:
     }
 
 
-def is_article_url(url: str) -> bool:
-    return article_path_info(url) is not None
-
-
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import importlib.metadata
 import math
 import re
 import stat
@@ -26,7 +27,10 @@ from crawler.urls import bare_host
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_DUMPS = PACKAGE_DIR / "demo" / "dumps"
-VERSION = "0.1.0"
+try:  # one home for the version: pyproject.toml (installed metadata)
+    VERSION = importlib.metadata.version("icesco-monitor")
+except importlib.metadata.PackageNotFoundError:  # run from a checkout that is not installed
+    VERSION = "0.0.0+checkout"
 PROJECT_URL = "https://github.com/icesco-monitor/icesco-monitor"
 
 

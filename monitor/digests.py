@@ -418,11 +418,6 @@ def _environment(template_dir: str | None = None) -> jinja2.Environment:
     )
 
 
-def list_unsubscribe(address: str, settings: DigestSettings) -> str:
-    """The List-Unsubscribe value (RFC 2369, plus RFC 8058's https URL when configured)."""
-    return ", ".join(_list_unsubscribe_uris(address, settings))
-
-
 def _list_unsubscribe_uris(address: str, settings: DigestSettings) -> list[str]:
     mailto = _header(settings.unsubscribe_mailto).replace(" ", "")
     subject = urllib.parse.quote(f"unsubscribe {address}", safe="@")

@@ -186,8 +186,6 @@ def bench_replay(work: Path, files: int, per_file: int, profile: bool) -> dict[s
     snapshots = []
     for path in paths:
         items = parse_dump(decode(path.read_bytes(), str(path)), load_meta(path), where=str(path))
-        for item in items:
-            item.snapshot = str(path)
         snapshots.append(items)
     parse_s = time.perf_counter() - t0
     parsed = sum(len(s) for s in snapshots)
