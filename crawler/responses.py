@@ -47,3 +47,13 @@ WHY = {
 
 def content_type(response: Response) -> str:
     return (response.headers.get("Content-Type") or b"no Content-Type").decode("latin-1")
+
+
+def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The headers of a conditional GET from a page's stored validators."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers

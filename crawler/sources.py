@@ -14,7 +14,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.responses import content_type, download_slot, utcnow
+from crawler.responses import conditional_headers, content_type, download_slot, utcnow
 from crawler.state import CrawlOptions, CrawlState
 from crawler.urls import article_id, article_path_info, canonical_url
 from crawler.wordpress import (
@@ -258,11 +258,7 @@ class SourcesMixin:
     # --- the category feed ----------------------------------------------------------
 
     def _feed_request(self, start: str, src: dict[str, Any], listing: dict[str, Any] | None = None) -> scrapy.Request:
-        headers = {}
-        if src.get("feed_etag"):
-            headers["If-None-Match"] = src["feed_etag"]
-        if src.get("feed_last_modified"):
-            headers["If-Modified-Since"] = src["feed_last_modified"]
+        headers = conditional_headers(src.get("feed_etag"), src.get("feed_last_modified"))
         url = src["feed_url"]
         return scrapy.Request(
             url,

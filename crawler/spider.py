@@ -20,7 +20,7 @@ from crawler.items import ListingItem
 from crawler.pages import PageError, parse_article, parse_listing
 from crawler.replay import ReplayMixin
 from crawler.resolver import refusal
-from crawler.responses import WHY, NotText, download_slot, page_text, utcnow
+from crawler.responses import WHY, NotText, conditional_headers, download_slot, page_text, utcnow
 from crawler.sources import SourcesMixin
 from crawler.state import CrawlOptions, CrawlState
 from crawler.urls import article_id, article_path_info, canonical_url
@@ -173,17 +173,14 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
         self, url: str, page: int, backfill: bool, start: str | None = None, discover: bool = False,
         no_rest: bool = False,
     ) -> scrapy.Request:
-        headers = {}
         assert self.state is not None
         key = canonical_url(url)
         cached = self.state.get_listing(key)
         if page > 1 and (cached is None or cached["status"] != "pending"):
             self.state.mark_listing_pending(key, page)
+        headers = {}
         if cached and not discover:  # discovery needs the page itself, not a 304
-            if cached["etag"]:
-                headers["If-None-Match"] = cached["etag"]
-            if cached["last_modified"]:
-                headers["If-Modified-Since"] = cached["last_modified"]
+            headers = conditional_headers(cached["etag"], cached["last_modified"])
         return scrapy.Request(
             url,
             headers=headers,
