@@ -7,24 +7,25 @@ out in one digest. "After" is by the articles' sequence numbers, not their times
 nothing depends on which second things happened in. The digest is written
 to the ledger (its exact bytes, its articles reserved) *before* it is sent, and marked
 sent after: a crash in between re-sends the same message, with the same Message-ID, once.
-Temporary SMTP failures are retried with backoff; permanent ones are recorded.
+Where it goes is a channel (:mod:`monitor.channels`: SMTP or an outbox folder), used only
+through its protocol; temporary failures are retried with backoff, permanent ones recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email
+import email.parser
 import email.policy
 import logging
-import os
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 
+from monitor import channels
 from monitor.archive import Archive, iso
+from monitor.channels import Channel
 from monitor.config import Config, SubscriberConfig
 from monitor.digests import DigestSettings, Subscriber, message_id, previous_due, render_digest
-from monitor.mailer import DeliveryError, SmtpSettings, message_bytes, send, write_outbox
+from monitor.mailer import DeliveryError, message_bytes
 
 log = logging.getLogger(__name__)
 
@@ -72,36 +73,10 @@ def digest_settings(cfg: Config) -> DigestSettings:
     )
 
 
-def smtp_settings(cfg: Config) -> SmtpSettings:
-    """SMTP settings; the user name and password come from the environment only."""
-    return SmtpSettings(
-        host=cfg.smtp.host,
-        port=cfg.smtp.port,
-        security=cfg.smtp.security,
-        username=os.environ.get(cfg.smtp.username_env) or None,
-        password=os.environ.get(cfg.smtp.password_env) or None,
-        timeout=cfg.smtp.timeout,
-    )
-
-
-class Deliverer:
-    """Sends one message: to SMTP, or to an outbox folder."""
-
-    def __init__(self, cfg: Config, outbox: Path | None) -> None:
-        self.outbox = outbox if outbox is not None else (None if cfg.smtp.host else Path(cfg.digest.outbox))
-        self.smtp = smtp_settings(cfg)
-
-    def __call__(self, message: EmailMessage) -> Path | None:
-        if self.outbox is not None:
-            return write_outbox(message, self.outbox)
-        send(message, self.smtp)
-        return None
-
-
-def _parse(data: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(data, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
+def _message_id(data: bytes) -> str:
+    """The Message-ID of a message the ledger keeps (its headers only are read)."""
+    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(data)
+    return str(headers.get("Message-ID") or "")
 
 
 def run_digests(
@@ -120,7 +95,8 @@ def run_digests(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     report = DigestReport()
-    deliver = Deliverer(cfg, outbox if outbox is not None else (Path(cfg.digest.outbox) if dry_run else None))
+    # A dry run writes what would be sent to a folder, whatever the config says.
+    channel = channels.channel_for(cfg, outbox if outbox is not None else (Path(cfg.digest.outbox) if dry_run else None))
     settings = digest_settings(cfg)
     configured = {s.address for s in cfg.subscribers}
 
@@ -135,7 +111,9 @@ def run_digests(
         if row["message"] is None:  # pragma: no cover - pruning keeps what a re-send needs
             log.error("digest %s to %s: its bytes are gone; not re-sent", row["id"], row["address"])
             continue
-        _attempt(cfg, archive, deliver, row["id"], _parse(row["message"]), row["attempts"], now, report, dry_run)
+        data = bytes(row["message"])
+        _attempt(cfg, archive, channel, row["id"], data, _message_id(data), row["address"], row["attempts"], now,
+                 report, dry_run)
 
     # 2. New digests for the subscribers whose time has come.
     top = archive.last_seq()  # what is new is numbered above a subscriber's position, up to here
@@ -177,14 +155,17 @@ def run_digests(
         # Distinct for every digest, even two in one second: the numbers it covers.
         key = f"{sub_cfg.cadence}:{iso(slot)}:{position + 1}-{last}"
         msg = render_digest(subscriber(sub_cfg), rows, now, settings, digest_key=key)
+        # What the ledger keeps is what every channel is given, the first time and on a re-send
+        # (which reads the Message-ID from the bytes, as here).
+        data, mid = message_bytes(msg), str(msg["Message-ID"])
         if dry_run:
-            report.written.append(write_outbox(msg, deliver.outbox or Path(cfg.digest.outbox)))
+            _attempt(cfg, archive, channel, 0, data, mid, address, 0, now, report, dry_run)
             continue
         delivery_id = archive.create_delivery(
-            address, key, message_id(address, key), message_bytes(msg), [r["id"] for r in rows], slot, now,
+            address, key, message_id(address, key), data, [r["id"] for r in rows], slot, now,
             first_seq=position + 1, last_seq=last,
         )
-        _attempt(cfg, archive, deliver, delivery_id, msg, 0, now, report, dry_run)
+        _attempt(cfg, archive, channel, delivery_id, data, mid, address, 0, now, report, dry_run)
 
     if not dry_run:
         # Sent digests keep their bytes for digest.retention_days; a re-send needs none after.
@@ -197,40 +178,42 @@ def run_digests(
 def _attempt(
     cfg: Config,
     archive: Archive,
-    deliver: Deliverer,
+    channel: Channel,
     delivery_id: int,
-    msg: EmailMessage,
+    data: bytes,
+    mid: str,
+    address: str,
     attempts: int,
     now: dt.datetime,
     report: DigestReport,
     dry_run: bool,
 ) -> None:
-    to = str(msg["To"])
-    if dry_run:
-        report.written.append(write_outbox(msg, deliver.outbox or Path(cfg.digest.outbox)))
+    if dry_run:  # nothing is recorded; a folder that cannot be written stops the run
+        path = channel.deliver(data, message_id=mid, recipient=address)
+        if path is not None:
+            report.written.append(path)
         return
     try:
-        path = deliver(msg)
-    except (DeliveryError, OSError) as exc:
+        path = channel.deliver(data, message_id=mid, recipient=address)
+    except DeliveryError as exc:
         # Temporary failures are retried for as long as it takes (a failure never loses
         # an article), with doubling waits up to digest.retry_max_minutes; permanent ones
         # (the server refused for good) are recorded and reported.
-        permanent = isinstance(exc, DeliveryError) and exc.permanent
-        text = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        text = str(exc)
         wait = min(cfg.digest.retry_minutes * 2 ** min(attempts, 20), cfg.digest.retry_max_minutes)
-        retry_at = None if permanent else now + dt.timedelta(minutes=wait)
-        archive.delivery_failed(delivery_id, text, permanent=permanent, retry_at=retry_at, now=now)
-        if permanent:
+        retry_at = None if exc.permanent else now + dt.timedelta(minutes=wait)
+        archive.delivery_failed(delivery_id, text, permanent=exc.permanent, retry_at=retry_at, now=now)
+        if exc.permanent:
             report.failed += 1
-            report.messages.append(f"digest to {to} failed for good: {text}")
-            log.error("digest to %s failed for good: %s", to, text)
+            report.messages.append(f"digest to {address} failed for good: {text}")
+            log.error("digest to %s failed for good: %s", address, text)
         else:
             report.retrying += 1
-            report.messages.append(f"digest to {to} will be retried at {iso(retry_at or now)}: {text}")
-            log.warning("digest to %s will be retried at %s: %s", to, iso(retry_at or now), text)
+            report.messages.append(f"digest to {address} will be retried at {iso(retry_at or now)}: {text}")
+            log.warning("digest to %s will be retried at %s: %s", address, iso(retry_at or now), text)
         return
     archive.delivery_sent(delivery_id, now)
     report.sent += 1
     if path is not None:
         report.written.append(path)
-    log.info("digest sent to %s (%s)", to, msg["Message-ID"])
+    log.info("digest sent to %s (%s) via %s", address, mid, channel.where)

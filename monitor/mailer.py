@@ -1,4 +1,6 @@
-"""Delivery of finished messages: over SMTP, or into an outbox folder as ``.eml`` files.
+"""E-mail over SMTP: the message's bytes and envelope, sending, and what a failure means.
+
+The channels that use it (SMTP, the outbox folder) are in :mod:`monitor.channels`.
 
 :func:`send` classifies every failure: :class:`TemporaryDeliveryError` (worth retrying:
 the server is unreachable, the connection broke, a 4xx reply) or
@@ -12,26 +14,21 @@ from __future__ import annotations
 import base64
 import copy
 import email.utils
-import hashlib
 import io
 import ipaddress
 import logging
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy, Policy
-from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 SECURITIES = ("plain", "starttls", "tls")
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._@+=-]")
 
 
 @dataclass(frozen=True)
@@ -307,40 +304,3 @@ def _close(smtp: smtplib.SMTP | None, *, polite: bool) -> None:
         pass
     finally:
         smtp.close()
-
-
-# --- outbox ---------------------------------------------------------------------------------
-
-
-def _file_name(message: Message, data: bytes) -> str:
-    mid = str(message.get("Message-ID") or "").strip().strip("<>")
-    name = _UNSAFE_NAME.sub("_", mid).lstrip(".")[:200]
-    if not name:
-        name = hashlib.sha256(data).hexdigest()[:32]
-    return name + ".eml"
-
-
-def write_outbox(message: EmailMessage, outbox: Path) -> Path:
-    """Write ``message`` to ``outbox/<Message-ID>.eml`` (atomically); returns the path.
-
-    The same message written twice is the same file (the second write replaces it).
-    """
-    outbox = Path(outbox)
-    outbox.mkdir(parents=True, exist_ok=True)
-    data = message_bytes(message)
-    path = outbox / _file_name(message, data)
-    fd, tmp = tempfile.mkstemp(dir=outbox, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    log.info("wrote %s", path)
-    return path

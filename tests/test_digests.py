@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from smtpsink import SmtpSink
 
+from monitor.channels import write_outbox
 from monitor.digests import (
     AddressError,
     DigestSettings,
@@ -34,7 +35,6 @@ from monitor.mailer import (
     SmtpSettings,
     TemporaryDeliveryError,
     send,
-    write_outbox,
 )
 
 NOW = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
