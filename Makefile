@@ -25,6 +25,7 @@ replay: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 	$(BIN)/ruff check crawler monitor feeds tests
+	$(BIN)/ruff format --check crawler monitor feeds tests
 	$(BIN)/mypy crawler monitor feeds
 
 bench: $(VENV)/.installed

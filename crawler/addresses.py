@@ -7,8 +7,12 @@ import ipaddress
 
 def internal(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return bool(
-        addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
-        or addr.is_multicast or addr.is_unspecified
+        addr.is_private
+        or addr.is_loopback
+        or addr.is_link_local
+        or addr.is_reserved
+        or addr.is_multicast
+        or addr.is_unspecified
     )
 
 

@@ -88,7 +88,12 @@ class BackoffRetryMiddleware(RetryMiddleware):
             return self._retry(request, f"HTTP {response.status}") or response
         asked = retry_after_seconds((response.headers.get("Retry-After") or b"").decode("latin-1"))
         if asked is not None and asked > self.max_delay:
-            log.warning("%s: server asks to wait %.0fs (Retry-After), more than %.0fs: giving up", request.url, asked, self.max_delay)
+            log.warning(
+                "%s: server asks to wait %.0fs (Retry-After), more than %.0fs: giving up",
+                request.url,
+                asked,
+                self.max_delay,
+            )
             return response
         delay = asked if asked is not None else self.base * (2**attempt)
         log.info("%s: HTTP %s, retrying in %.1fs", request.url, response.status, delay)

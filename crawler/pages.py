@@ -34,14 +34,34 @@ class PageError(ValueError):
 _ARTICLE_TYPES = {"NewsArticle", "BlogPosting", "Article", "ReportageNewsArticle"}
 # Where a theme puts the posts of a page, most specific first.
 _MAIN = (
-    ".wp-block-post-template", ".wp-block-query", "main", "#main", ".site-main", "[role=main]", "#content", ".content",
+    ".wp-block-post-template",
+    ".wp-block-query",
+    "main",
+    "#main",
+    ".site-main",
+    "[role=main]",
+    "#content",
+    ".content",
 )
 _TITLES = (
-    "h1.entry-title", "h1.wp-block-post-title", ".wp-block-post-title", "article .entry-title", ".entry-title",
-    "h1.post-title", ".post-title", "article h1",
+    "h1.entry-title",
+    "h1.wp-block-post-title",
+    ".wp-block-post-title",
+    "article .entry-title",
+    ".entry-title",
+    "h1.post-title",
+    ".post-title",
+    "article h1",
 )
-_CONTAINERS = (".entry-content", ".wp-block-post-content", "article .post-content", ".post-content",
-               "[itemprop=articleBody]", "article", "main")
+_CONTAINERS = (
+    ".entry-content",
+    ".wp-block-post-content",
+    "article .post-content",
+    ".post-content",
+    "[itemprop=articleBody]",
+    "article",
+    "main",
+)
 
 
 def _first(sel: Selector, *queries: str) -> str:
@@ -112,8 +132,12 @@ def _title(sel: Selector, ld: dict[str, Any]) -> str:
         nodes = sel.css(query)
         if nodes and node_text(nodes[0]):
             return clean_title(node_text(nodes[0]))
-    for raw in (_first(sel, "meta[property='og:title']::attr(content)"), str(ld.get("headline") or ""),
-                _first(sel, "main h1::text"), _first(sel, "title::text")):
+    for raw in (
+        _first(sel, "meta[property='og:title']::attr(content)"),
+        str(ld.get("headline") or ""),
+        _first(sel, "main h1::text"),
+        _first(sel, "title::text"),
+    ):
         if raw.strip():
             return clean_title(raw)
     return ""
@@ -123,9 +147,14 @@ def _published(sel: Selector, ld: dict[str, Any], info: dict[str, str] | None) -
     for raw in (
         _first(sel, "meta[property='article:published_time']::attr(content)"),
         str(ld.get("datePublished") or ""),
-        _first(sel, "time.published::attr(datetime)", "time.entry-date::attr(datetime)",
-               ".wp-block-post-date time::attr(datetime)", "article time::attr(datetime)",
-               "main time::attr(datetime)"),
+        _first(
+            sel,
+            "time.published::attr(datetime)",
+            "time.entry-date::attr(datetime)",
+            ".wp-block-post-date time::attr(datetime)",
+            "article time::attr(datetime)",
+            "main time::attr(datetime)",
+        ),
     ):
         value = parse_iso_datetime(raw) if raw else None
         if value is not None:
@@ -169,8 +198,10 @@ def parse_article(html: str, url: str, hosts: set[str] | None = None) -> Article
     if not paragraphs:
         paragraphs = _fallback_text(html)
     if not title:
-        raise PageError(f"{url}: no article title found (no h1.entry-title, .wp-block-post-title, og:title,"
-                        " JSON-LD headline or <h1>): has the site's layout changed?")
+        raise PageError(
+            f"{url}: no article title found (no h1.entry-title, .wp-block-post-title, og:title,"
+            " JSON-LD headline or <h1>): has the site's layout changed?"
+        )
     subtitle = _first(sel, "article .subtitle::text", ".entry-subtitle::text", "article header h2::text") or None
     html_lang = (_first(sel, "/html/@lang") or "")[:2].lower()
     item = build_article(
@@ -188,8 +219,10 @@ def parse_article(html: str, url: str, hosts: set[str] | None = None) -> Article
         source=url,
     )
     if not item.paragraphs:
-        raise PageError(f"{url}: no article text found (no .entry-content, .wp-block-post-content or <article>):"
-                        " has the site's layout changed?")
+        raise PageError(
+            f"{url}: no article text found (no .entry-content, .wp-block-post-content or <article>):"
+            " has the site's layout changed?"
+        )
     return item
 
 
@@ -224,8 +257,14 @@ def parse_listing(html: str, url: str, hosts: set[str]) -> tuple[list[str], str 
             break
     if not links:
         links = _post_links(sel, url, hosts)
-    nxt = _first(sel, "link[rel=next]::attr(href)", "a[rel=next]::attr(href)", "a.next::attr(href)",
-                 ".nav-previous a::attr(href)", ".wp-block-query-pagination-next::attr(href)")
+    nxt = _first(
+        sel,
+        "link[rel=next]::attr(href)",
+        "a[rel=next]::attr(href)",
+        "a.next::attr(href)",
+        ".nav-previous a::attr(href)",
+        ".wp-block-query-pagination-next::attr(href)",
+    )
     if not nxt:
         m = PAGE_PATH_RE.search(urlsplit(url).path)
         want = (int(m["n"]) if m else 1) + 1

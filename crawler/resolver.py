@@ -46,8 +46,10 @@ class GuardedResolver(CachingThreadedResolver):
         except ValueError:
             return address
         if internal(addr) and not permits(self.allowed, addr, None):  # the port is checked by the guard middleware
-            why = (f"{name} resolves to {addr}, an internal address: not fetched"
-                   " (list it in crawl.allow_addresses to crawl it)")
+            why = (
+                f"{name} resolves to {addr}, an internal address: not fetched"
+                " (list it in crawl.allow_addresses to crawl it)"
+            )
             REFUSED[name.lower()] = why
             raise DNSLookupError(why)
         return address

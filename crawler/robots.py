@@ -94,7 +94,9 @@ class CachedRobotsTxtMiddleware:
             return self.parsers[netloc]
 
     async def _fetch(self, url: str, netloc: str, store: RobotsStore | None, now: dt.datetime) -> str:
-        request = Request(url, priority=self.DOWNLOAD_PRIORITY, meta={"dont_obey_robotstxt": True}, callback=NO_CALLBACK)
+        request = Request(
+            url, priority=self.DOWNLOAD_PRIORITY, meta={"dont_obey_robotstxt": True}, callback=NO_CALLBACK
+        )
         try:
             response: Response = await self.crawler.engine.download_async(request)  # type: ignore[union-attr]
         except Exception as exc:
@@ -103,10 +105,14 @@ class CachedRobotsTxtMiddleware:
                 self._report(f"{netloc}: robots.txt not fetched: {refused}; so nothing is fetched from it")
                 return DISALLOW_ALL
             why = str(exc) or type(exc).__name__
-            self._report(f"{netloc}: robots.txt unreachable ({type(exc).__name__}: {why}), so nothing is fetched from it (RFC 9309)")
+            self._report(
+                f"{netloc}: robots.txt unreachable ({type(exc).__name__}: {why}), so nothing is fetched from it (RFC 9309)"
+            )
             return DISALLOW_ALL
         if response.status >= 500 or response.status == 429:
-            self._report(f"{response.url}: HTTP {response.status}: robots.txt unavailable, so nothing is fetched from {netloc} (RFC 9309)")
+            self._report(
+                f"{response.url}: HTTP {response.status}: robots.txt unavailable, so nothing is fetched from {netloc} (RFC 9309)"
+            )
             return DISALLOW_ALL
         if store is not None:
             store.save_robots(netloc, response.status, response.body if response.status < 400 else b"", now)

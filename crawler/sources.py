@@ -57,17 +57,28 @@ class SourcesMixin:
     def _revisits(self) -> Iterator[scrapy.Request]:
         raise NotImplementedError
 
-    def _article_request(self, url: str, aid: str | None, revisit: bool = False, start: str | None = None) -> scrapy.Request:
+    def _article_request(
+        self, url: str, aid: str | None, revisit: bool = False, start: str | None = None
+    ) -> scrapy.Request:
         raise NotImplementedError
 
     def _listing_request(
-        self, url: str, page: int, backfill: bool, start: str | None = None, discover: bool = False,
+        self,
+        url: str,
+        page: int,
+        backfill: bool,
+        start: str | None = None,
+        discover: bool = False,
         no_rest: bool = False,
     ) -> scrapy.Request:
         raise NotImplementedError
 
     def _handle_listing(
-        self, url: str, meta: dict[str, Any], links: list[str], next_url: str | None,
+        self,
+        url: str,
+        meta: dict[str, Any],
+        links: list[str],
+        next_url: str | None,
         validators: tuple[str | None, str | None] | None,
     ) -> Iterator[Any]:
         raise NotImplementedError
@@ -81,7 +92,11 @@ class SourcesMixin:
         key = canonical_url(start)
         wanted = self.options.source
         self.state.save_source(
-            key, checked_at=iso_now(), api_root=found.api_root, category_id=found.category_id, feed_url=found.feed_url,
+            key,
+            checked_at=iso_now(),
+            api_root=found.api_root,
+            category_id=found.category_id,
+            feed_url=found.feed_url,
         )
         if wanted in ("auto", "rest") and found.posts_url and not no_rest:
             src = self.state.source(key) or {}
@@ -96,7 +111,9 @@ class SourcesMixin:
             why = "the listing names no REST API for its category"
         yield from self._fallback(start, listing, why, rest_tried=not no_rest and wanted in ("auto", "rest"))
 
-    def _fallback(self, start: str, listing: dict[str, Any] | None, why: str | None, rest_tried: bool = True) -> Iterator[Any]:
+    def _fallback(
+        self, start: str, listing: dict[str, Any] | None, why: str | None, rest_tried: bool = True
+    ) -> Iterator[Any]:
         """The next source down: the feed, else HTML. With no listing page in hand (the
         source failed in a steady-state poll), the listing is read again to re-choose."""
         assert self.state is not None
@@ -115,12 +132,19 @@ class SourcesMixin:
             why = "the listing names no feed for its category"
         self.state.save_source(key, mode="html", last_error=why)
         yield from self._revisits()
-        yield from self._handle_listing(listing["url"], {"page": 1, "start": start, "backfill": self._backfill(key)},
-                                        listing["links"], listing["next_url"], listing["validators"])
+        yield from self._handle_listing(
+            listing["url"],
+            {"page": 1, "start": start, "backfill": self._backfill(key)},
+            listing["links"],
+            listing["next_url"],
+            listing["validators"],
+        )
 
     # --- the REST API ---------------------------------------------------------------
 
-    def _categories_request(self, start: str, api_root: str, listing: dict[str, Any] | None, page: int = 1) -> scrapy.Request:
+    def _categories_request(
+        self, start: str, api_root: str, listing: dict[str, Any] | None, page: int = 1
+    ) -> scrapy.Request:
         """The names of the site's categories (REST posts carry only their ids): asked at
         the first discovery, and again when a post names a category not known yet."""
         return scrapy.Request(
@@ -128,8 +152,13 @@ class SourcesMixin:
             headers={"Accept": "application/json"},
             callback=self.parse_categories,
             errback=self.rest_failed,
-            meta={"start": start, "listing": False, "fallback": listing, "download_slot": download_slot(api_root),
-                  "rest_page": page},
+            meta={
+                "start": start,
+                "listing": False,
+                "fallback": listing,
+                "download_slot": download_slot(api_root),
+                "rest_page": page,
+            },
             dont_filter=True,
         )
 
@@ -148,22 +177,35 @@ class SourcesMixin:
         yield self._rest_request(start, src, page=response.meta["rest_page"], listing=listing, names_fresh=True)
 
     def _rest_request(
-        self, start: str, src: dict[str, Any], page: int = 1, listing: dict[str, Any] | None = None,
+        self,
+        start: str,
+        src: dict[str, Any],
+        page: int = 1,
+        listing: dict[str, Any] | None = None,
         names_fresh: bool = False,
     ) -> scrapy.Request:
         cursor = src.get("cursor")  # the stored one: later pages of this run ask the same question
         most = self.options.rest_per_page
         per_page = most if cursor or self.full else min(most, self.options.backfill_pages * 10)
-        url = posts_query(src["api_root"] + "wp/v2/posts", src["category_id"], modified_after=cursor, page=page,
-                          per_page=per_page)
+        url = posts_query(
+            src["api_root"] + "wp/v2/posts", src["category_id"], modified_after=cursor, page=page, per_page=per_page
+        )
         return scrapy.Request(
             url,
             headers={"Accept": "application/json"},
             callback=self.parse_rest,
             errback=self.rest_failed,
             dont_filter=True,
-            meta={"start": start, "page": page, "cursor": cursor, "fallback": listing, "listing": False,
-                  "download_slot": download_slot(url), "source": src, "names_fresh": names_fresh},
+            meta={
+                "start": start,
+                "page": page,
+                "cursor": cursor,
+                "fallback": listing,
+                "listing": False,
+                "download_slot": download_slot(url),
+                "source": src,
+                "names_fresh": names_fresh,
+            },
         )
 
     def _rest_unreadable(self, start: str, listing: dict[str, Any] | None, exc: SourceError) -> Iterator[Any]:
@@ -266,8 +308,13 @@ class SourcesMixin:
             callback=self.parse_feed,
             errback=self.feed_failed,
             dont_filter=True,
-            meta={"start": start, "fallback": listing, "listing": False, "handle_httpstatus_list": [304],
-                  "download_slot": download_slot(url)},
+            meta={
+                "start": start,
+                "fallback": listing,
+                "listing": False,
+                "handle_httpstatus_list": [304],
+                "download_slot": download_slot(url),
+            },
         )
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
@@ -288,8 +335,13 @@ class SourcesMixin:
             if listing is None:
                 yield self._listing_request(start, page=1, backfill=False, start=start)
             else:
-                yield from self._handle_listing(listing["url"], {"page": 1, "start": start, "backfill": self._backfill(key)},
-                                                listing["links"], listing["next_url"], listing["validators"])
+                yield from self._handle_listing(
+                    listing["url"],
+                    {"page": 1, "start": start, "backfill": self._backfill(key)},
+                    listing["links"],
+                    listing["next_url"],
+                    listing["validators"],
+                )
             return
         self.readable.add(start)
         for item in items:
@@ -302,8 +354,13 @@ class SourcesMixin:
             feed_last_modified=(response.headers.get("Last-Modified") or b"").decode("latin-1") or None,
         )
         if listing is not None:  # the first poll: the listings backfill what the feed does not hold
-            yield from self._handle_listing(listing["url"], {"page": 1, "start": start, "backfill": self._backfill(key)},
-                                            listing["links"], listing["next_url"], listing["validators"])
+            yield from self._handle_listing(
+                listing["url"],
+                {"page": 1, "start": start, "backfill": self._backfill(key)},
+                listing["links"],
+                listing["next_url"],
+                listing["validators"],
+            )
         yield from self._revisits()  # the feed changed: something may have been edited
 
     def feed_failed(self, failure: Failure) -> Iterator[Any]:
@@ -314,8 +371,13 @@ class SourcesMixin:
         key = canonical_url(start)
         if listing is not None:
             self.state.save_source(key, mode="html")
-            yield from self._handle_listing(listing["url"], {"page": 1, "start": start, "backfill": self._backfill(key)},
-                                            listing["links"], listing["next_url"], listing["validators"])
+            yield from self._handle_listing(
+                listing["url"],
+                {"page": 1, "start": start, "backfill": self._backfill(key)},
+                listing["links"],
+                listing["next_url"],
+                listing["validators"],
+            )
 
 
 class _SwitchedOff(SourceError):

@@ -116,7 +116,9 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
             src = self.state.source(key) or {}
             checked = src.get("checked_at")
             stale = (
-                self.full or not src.get("mode") or not checked
+                self.full
+                or not src.get("mode")
+                or not checked
                 or now - dt.datetime.fromisoformat(checked) >= recheck
                 or (wanted != "auto" and src.get("mode") != wanted)
             )
@@ -159,7 +161,9 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
         for url in due:
             yield self._article_request(url, None, revisit=True)
 
-    def _article_request(self, url: str, aid: str | None, revisit: bool = False, start: str | None = None) -> scrapy.Request:
+    def _article_request(
+        self, url: str, aid: str | None, revisit: bool = False, start: str | None = None
+    ) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=self.parse_article,
@@ -170,7 +174,12 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
     # --- listings -----------------------------------------------------------------
 
     def _listing_request(
-        self, url: str, page: int, backfill: bool, start: str | None = None, discover: bool = False,
+        self,
+        url: str,
+        page: int,
+        backfill: bool,
+        start: str | None = None,
+        discover: bool = False,
         no_rest: bool = False,
     ) -> scrapy.Request:
         assert self.state is not None
@@ -207,7 +216,11 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
         start = meta.get("start")
         assert self.state is not None
         if response.status == 304:
-            cached = self.state.get_listing(canonical_url(response.url)) or {"links": [], "next_url": None, "status": "ok"}
+            cached = self.state.get_listing(canonical_url(response.url)) or {
+                "links": [],
+                "next_url": None,
+                "status": "ok",
+            }
             if cached["status"] != "ok":
                 self.state.listing_read(canonical_url(response.url))
             if start:
@@ -232,7 +245,11 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
         yield from self._handle_listing(response.url, meta, links, next_url, validators)
 
     def _handle_listing(
-        self, url: str, meta: dict[str, Any], links: list[str], next_url: str | None,
+        self,
+        url: str,
+        meta: dict[str, Any],
+        links: list[str],
+        next_url: str | None,
         validators: tuple[str | None, str | None] | None,
     ) -> Iterator[Any]:
         """The article links of a listing page: unknown ones fetched, then the next page
@@ -261,17 +278,23 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
             self.requested.add(ids[link])
             yield self._article_request(link, ids[link], start=start)
         if validators is not None:
-            yield ListingItem(url=key, links=links, page=page, next_url=next_url, etag=validators[0],
-                              last_modified=validators[1])
+            yield ListingItem(
+                url=key, links=links, page=page, next_url=next_url, etag=validators[0], last_modified=validators[1]
+            )
         # Listings are newest first: once the last article of a page is known, so is
         # everything after it. (A page whose articles are all known stops it too.)
         boundary = not ids or list(ids.values())[-1] in known
-        go_on = next_url and page < MAX_PAGES and (
-            self.full or (page < self.options.backfill_pages if backfill else not boundary)
+        go_on = (
+            next_url
+            and page < MAX_PAGES
+            and (self.full or (page < self.options.backfill_pages if backfill else not boundary))
         )
         log.info(
             "listing page %d (%s): %d articles, %d to fetch%s",
-            page, "unchanged" if validators is None else "fetched", len(ids), len(needed),
+            page,
+            "unchanged" if validators is None else "fetched",
+            len(ids),
+            len(needed),
             f", {len(self.requested)} so far" if page > 1 else "",
         )
         if go_on and next_url:
@@ -323,4 +346,3 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
             name = failure.type.__name__
             why = failure.getErrorMessage().strip() or WHY.get(name, "failed")
             self.error(f"{asked}: {name}: {why}")
-

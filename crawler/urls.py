@@ -27,9 +27,7 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_",)
 
 # /{lang}/YYYY/MM/DD/slug/  (lang optional: older pages have none)
-ARTICLE_PATH_RE = re.compile(
-    r"^/(?:(?P<lang>[a-z]{2})/)?(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<slug>[^/]+)/?$"
-)
+ARTICLE_PATH_RE = re.compile(r"^/(?:(?P<lang>[a-z]{2})/)?(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<slug>[^/]+)/?$")
 PAGE_PATH_RE = re.compile(r"/page/(?P<n>\d+)/?$")
 
 _SAFE_PATH = "/:@!$&'()*+,;=-._~"

@@ -128,7 +128,9 @@ def parse_categories(text: str, url: str) -> dict[int, str]:
     data = _json(text, url)
     if not isinstance(data, list):
         raise SourceError(f"{url}: expected a list of categories")
-    return {int(c["id"]): str(c.get("name") or "") for c in data if isinstance(c, dict) and isinstance(c.get("id"), int)}
+    return {
+        int(c["id"]): str(c.get("name") or "") for c in data if isinstance(c, dict) and isinstance(c.get("id"), int)
+    }
 
 
 def unknown_categories(text: str, categories: dict[int, str]) -> set[int]:
@@ -161,7 +163,9 @@ def parse_posts(
             newest = modified
         if not host_allowed(link, hosts) or not article_path_info(link):
             continue
-        names = [categories.get(c, "") for c in post.get("categories") or [] if isinstance(c, int)] if categories else []
+        names = (
+            [categories.get(c, "") for c in post.get("categories") or [] if isinstance(c, int)] if categories else []
+        )
         items.append(
             build_article(
                 title=_rendered(post.get("title")),

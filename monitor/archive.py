@@ -182,7 +182,6 @@ def m003_pending_articles(db: Database) -> None:
     db.execute(f"CREATE INDEX articles_newest ON articles ({NEWEST}, first_seen_at, id)")
 
 
-
 @migrations()
 def m004_fts_merging(db: Database) -> None:
     # Bulk replays write many small FTS segments; merging them 16 at a time instead of 4
@@ -255,6 +254,7 @@ def m006_sequence(db: Database) -> None:
     db.execute("ALTER TABLE deliveries ADD COLUMN last_seq INTEGER")
     # Sent messages whose bytes are still kept, by age: pruning reads only those.
     db.execute("CREATE INDEX deliveries_kept ON deliveries (sent_at) WHERE message IS NOT NULL AND status = 'sent'")
+
 
 MAX_FETCH_ATTEMPTS = 10  # a listed article that fails this often is given up (and reported)
 
@@ -343,14 +343,18 @@ class Archive:
         """A database that holds tables and is not ours (no record of our migrations) is
         another application's: it is not changed."""
         tables = [r[0] for r in self.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        ours = Migrations.migrations_table in tables and self.db.conn.execute(
-            f"SELECT 1 FROM {Migrations.migrations_table} WHERE migration_set = ? LIMIT 1", [migrations.name]
-        ).fetchone()
+        ours = (
+            Migrations.migrations_table in tables
+            and self.db.conn.execute(
+                f"SELECT 1 FROM {Migrations.migrations_table} WHERE migration_set = ? LIMIT 1", [migrations.name]
+            ).fetchone()
+        )
         if tables and not ours:
             shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
             self.db.conn.close()
-            raise ArchiveError(f"database {self.path}: not an icesco-monitor archive (it holds other tables: {shown});"
-                               " not changed")
+            raise ArchiveError(
+                f"database {self.path}: not an icesco-monitor archive (it holds other tables: {shown}); not changed"
+            )
 
     def close(self) -> None:
         self.db.conn.close()
@@ -385,7 +389,9 @@ class Archive:
         """Dump files that a finished replay run has read (or failed to: a bad dump is not
         tried again by the service's replay mode)."""
         out: set[str] = set()
-        for (source,) in self.conn.execute("SELECT source FROM runs WHERE mode = 'replay' AND status IN ('ok', 'failed')"):
+        for (source,) in self.conn.execute(
+            "SELECT source FROM runs WHERE mode = 'replay' AND status IN ('ok', 'failed')"
+        ):
             out.update(json.loads(source or "[]"))
         return out
 
@@ -481,7 +487,11 @@ class Archive:
         words is a phrase), or the keyword anywhere in the subtitle (ignoring case).
         Only the columns a digest shows are read, and the bodies of the rows returned.
         """
-        where = ["a.seq > ?", "a.seq <= ?", "NOT EXISTS (SELECT 1 FROM delivered d WHERE d.address = ? AND d.article_id = a.id)"]
+        where = [
+            "a.seq > ?",
+            "a.seq <= ?",
+            "NOT EXISTS (SELECT 1 FROM delivered d WHERE d.address = ? AND d.article_id = a.id)",
+        ]
         params: list[Any] = [after, upto, address]
         langs = sorted({_fold(w) for w in languages if _fold(w)})
         if langs:
@@ -551,8 +561,17 @@ class Archive:
                 "INSERT INTO deliveries (address, digest_key, message_id, message, article_ids, status,"
                 " attempts, created_at, next_attempt_at, first_seq, last_seq)"
                 " VALUES (?, ?, ?, ?, ?, 'sending', 0, ?, ?, ?, ?)",
-                (address, digest_key, message_id, message, json.dumps(article_ids), iso(now), iso(now),
-                 first_seq, last_seq),
+                (
+                    address,
+                    digest_key,
+                    message_id,
+                    message,
+                    json.dumps(article_ids),
+                    iso(now),
+                    iso(now),
+                    first_seq,
+                    last_seq,
+                ),
             )
             delivery_id = int(cur.lastrowid or 0)
             self.conn.executemany(
@@ -628,7 +647,9 @@ class Archive:
         )
 
     def record_alarms(self, run_id: int, alarms: list[str]) -> None:
-        self.conn.execute("UPDATE runs SET alarms = ? WHERE id = ?", (json.dumps(alarms[:50], ensure_ascii=False), run_id))
+        self.conn.execute(
+            "UPDATE runs SET alarms = ? WHERE id = ?", (json.dumps(alarms[:50], ensure_ascii=False), run_id)
+        )
 
     # --- sources and robots.txt -------------------------------------------------------
 
@@ -656,7 +677,9 @@ class Archive:
         return rows[0] if rows else None
 
     def save_robots(self, host: str, status: int, body: bytes, now: dt.datetime) -> None:
-        self.db.table("robots").upsert({"host": host, "status": status, "body": body, "fetched_at": iso(now)}, pk="host")
+        self.db.table("robots").upsert(
+            {"host": host, "status": status, "body": body, "fetched_at": iso(now)}, pk="host"
+        )
 
     def run(self, run_id: int) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
@@ -713,9 +736,24 @@ class Archive:
                 old = existing.get(aid)
                 if old is None:
                     inserts.append(
-                        (aid, item.url, item.lang, item.slug, item.title, item.subtitle, body,
-                         item.published_at, item.modified_at, cats, stamp, stamp,
-                         stamp if fetched else None, chash, int(item.partial), item.source)
+                        (
+                            aid,
+                            item.url,
+                            item.lang,
+                            item.slug,
+                            item.title,
+                            item.subtitle,
+                            body,
+                            item.published_at,
+                            item.modified_at,
+                            cats,
+                            stamp,
+                            stamp,
+                            stamp if fetched else None,
+                            chash,
+                            int(item.partial),
+                            item.source,
+                        )
                     )
                     result.new.append(aid)
                     continue
@@ -733,9 +771,7 @@ class Archive:
                     )
                 )
                 if same:
-                    touches.append(
-                        (stamp, stamp if fetched else None, item.url, item.published_at, merged_cats, aid)
-                    )
+                    touches.append((stamp, stamp if fetched else None, item.url, item.published_at, merged_cats, aid))
                     result.unchanged.append(aid)
                     continue
                 completion = bool(old["partial"]) and _extends(old["body"], body)
@@ -750,13 +786,37 @@ class Archive:
                         if normalise_text(a or "") != normalise_text(b or "")
                     ]
                     revisions.append(
-                        (aid, old["revision"] + 1, stamp, json.dumps(changed), old["title"],
-                         old["subtitle"], old["body"], old["content_hash"], chash, item.source)
+                        (
+                            aid,
+                            old["revision"] + 1,
+                            stamp,
+                            json.dumps(changed),
+                            old["title"],
+                            old["subtitle"],
+                            old["body"],
+                            old["content_hash"],
+                            chash,
+                            item.source,
+                        )
                     )
                 edits.append(
-                    (item.title, item.subtitle, body, chash, int(item.partial), stamp,
-                     stamp if fetched else None, item.url, item.published_at, item.modified_at,
-                     merged_cats, stamp, 0 if completion else 1, item.source, aid)
+                    (
+                        item.title,
+                        item.subtitle,
+                        body,
+                        chash,
+                        int(item.partial),
+                        stamp,
+                        stamp if fetched else None,
+                        item.url,
+                        item.published_at,
+                        item.modified_at,
+                        merged_cats,
+                        stamp,
+                        0 if completion else 1,
+                        item.source,
+                        aid,
+                    )
                 )
                 result.updated.append(aid)
             if inserts:
@@ -891,9 +951,7 @@ class Archive:
     def revisions(self, article_id: str | None = None) -> list[dict[str, Any]]:
         if article_id is None:
             return list(self.db.query("SELECT * FROM revisions ORDER BY id"))
-        return list(
-            self.db.query("SELECT * FROM revisions WHERE article_id = ? ORDER BY revision", [article_id])
-        )
+        return list(self.db.query("SELECT * FROM revisions WHERE article_id = ? ORDER BY revision", [article_id]))
 
     def articles(
         self,

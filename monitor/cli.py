@@ -95,8 +95,12 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.yaml if present).")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="SQLite archive (overrides the config's 'database').")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.yaml if present)."
+)
+@click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False), help="SQLite archive (overrides the config's 'database')."
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
 @click.pass_context
@@ -123,13 +127,26 @@ def _open(cfg: Config) -> Archive:
 
 
 @main.command()
-@click.option("--replay", is_flag=True, help="Replay text dumps instead of fetching (default paths: the config's replay.paths, the bundled dumps).")
+@click.option(
+    "--replay",
+    is_flag=True,
+    help="Replay text dumps instead of fetching (default paths: the config's replay.paths, the bundled dumps).",
+)
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--start-url", "start_urls", multiple=True, help="Listing URL to start from instead of the configured ones; its host is allowed.")
-@click.option("--full", is_flag=True, help="Walk every listing page (default: stop at the first page with nothing new).")
+@click.option(
+    "--start-url",
+    "start_urls",
+    multiple=True,
+    help="Listing URL to start from instead of the configured ones; its host is allowed.",
+)
+@click.option(
+    "--full", is_flag=True, help="Walk every listing page (default: stop at the first page with nothing new)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_obj
-def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[str, ...], full: bool, as_json: bool) -> None:
+def crawl(
+    cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[str, ...], full: bool, as_json: bool
+) -> None:
     """One pass: fetch new articles (or replay dumps) into the archive."""
     from monitor.crawl import run_crawl
 
@@ -198,8 +215,10 @@ def crawl(cfg: Config, replay: bool, paths: tuple[str, ...], start_urls: tuple[s
         for message in summary["messages"]:
             click.echo(f"  error: {message}")
         if summary["alarms"]:
-            click.echo(f"  DEGRADED: {len(summary['alarms'])} thing(s) could not be read (see above):"
-                       " has the site's layout changed?")
+            click.echo(
+                f"  DEGRADED: {len(summary['alarms'])} thing(s) could not be read (see above):"
+                " has the site's layout changed?"
+            )
     if unrecorded:
         click.echo("icesco-monitor: the run could not be recorded as finished; see the errors above", err=True)
         sys.exit(1)
@@ -270,7 +289,8 @@ def status(cfg: Config, as_json: bool) -> None:
             ],
             "subscribers": [s.address for s in cfg.subscribers],
             "sources": [
-                {k: s[k] for k in ("start_url", "mode", "checked_at", "cursor", "last_error")} for s in archive.sources()
+                {k: s[k] for k in ("start_url", "mode", "checked_at", "cursor", "last_error")}
+                for s in archive.sources()
             ],
             "alarms": json.loads((archive.last_finished_crawl() or {}).get("alarms") or "[]"),
         }
@@ -316,7 +336,12 @@ def _now(value: str | None) -> dt.datetime:
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder for feed.xml, atom.xml and feed.json (default: feed.out_dir, else .).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for feed.xml, atom.xml and feed.json (default: feed.out_dir, else .).",
+)
 @click.pass_obj
 def feed(cfg: Config, out_dir: str | None) -> None:
     """Write the feeds (RSS, Atom, JSON Feed) as files (atomically)."""
@@ -367,8 +392,10 @@ def digest(cfg: Config, dry_run: bool, outbox: str | None, now_text: str | None,
         click.echo(json.dumps(result, ensure_ascii=False))
     else:
         verb = "would send" if dry_run else "sent"
-        click.echo(f"digests {verb}: {len(report.written) if dry_run else report.sent}, retrying: {report.retrying},"
-                   f" failed: {report.failed}, new subscribers recorded: {len(report.subscribed)}")
+        click.echo(
+            f"digests {verb}: {len(report.written) if dry_run else report.sent}, retrying: {report.retrying},"
+            f" failed: {report.failed}, new subscribers recorded: {len(report.subscribed)}"
+        )
         for path in report.written:
             click.echo(f"  {path}")
         for message in report.messages:
@@ -409,7 +436,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) ->
     except ArchiveError as exc:
         _fail(str(exc))
     except OSError as exc:
-        _fail(f"cannot serve on {host or cfg.service.host}:{cfg.service.port if port is None else port}: {exc.strerror}")
+        _fail(
+            f"cannot serve on {host or cfg.service.host}:{cfg.service.port if port is None else port}: {exc.strerror}"
+        )
 
 
 def _demo_config(cfg: Config, explicit_db: bool) -> None:

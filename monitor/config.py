@@ -375,12 +375,15 @@ def _check_digest(cfg: Config) -> None:
     if not _MAILBOX.match(address or "") or any(c in d.sender for c in "\r\n"):
         raise ConfigError(f"digest.sender: expected an address like 'Name <user@example.org>', got {_show(d.sender)}")
     if not _MAILBOX.match(d.unsubscribe_mailto):
-        raise ConfigError(f"digest.unsubscribe_mailto: expected one address like user@example.org,"
-                          f" got {_show(d.unsubscribe_mailto)}")
+        raise ConfigError(
+            f"digest.unsubscribe_mailto: expected one address like user@example.org, got {_show(d.unsubscribe_mailto)}"
+        )
     if d.unsubscribe_url:
         if not d.unsubscribe_url.startswith("https://") or _HEADER_UNSAFE.search(d.unsubscribe_url):
-            raise ConfigError(f"digest.unsubscribe_url: expected an https URL without spaces, control characters,"
-                              f" quotes, commas or angle brackets, got {_show(d.unsubscribe_url)}")
+            raise ConfigError(
+                f"digest.unsubscribe_url: expected an https URL without spaces, control characters,"
+                f" quotes, commas or angle brackets, got {_show(d.unsubscribe_url)}"
+            )
     if any(c in d.list_id for c in "\r\n"):
         raise ConfigError(f"digest.list_id: no line breaks, got {_show(d.list_id)}")
     if d.template_dir:
@@ -418,8 +421,10 @@ def _check(cfg: Config) -> None:
         try:
             parse_allowed(addr)
         except ValueError:
-            raise ConfigError(f"crawl.allow_addresses[{i}]: expected an IP address or network, maybe with a port"
-                              f" (127.0.0.1:8080), got {_show(addr)}") from None
+            raise ConfigError(
+                f"crawl.allow_addresses[{i}]: expected an IP address or network, maybe with a port"
+                f" (127.0.0.1:8080), got {_show(addr)}"
+            ) from None
     if not cfg.feed.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"feed.base_url: expected an http(s) URL, got {_show(cfg.feed.base_url)}")
     if not cfg.feed.base_url.endswith("/"):

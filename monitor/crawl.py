@@ -118,8 +118,13 @@ def run_crawl(
     process = CrawlerProcess(scrapy_settings(cfg))
     crawler = process.create_crawler(IcescoSpider)
     process.crawl(
-        crawler, options=crawl_options(cfg), state=lambda: Archive(cfg.database), mode=mode, paths=paths,
-        start_urls=start_urls, full=full,
+        crawler,
+        options=crawl_options(cfg),
+        state=lambda: Archive(cfg.database),
+        mode=mode,
+        paths=paths,
+        start_urls=start_urls,
+        full=full,
     )
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}

@@ -96,7 +96,9 @@ def run_digests(
         raise ValueError("now must be timezone-aware")
     report = DigestReport()
     # A dry run writes what would be sent to a folder, whatever the config says.
-    channel = channels.channel_for(cfg, outbox if outbox is not None else (Path(cfg.digest.outbox) if dry_run else None))
+    channel = channels.channel_for(
+        cfg, outbox if outbox is not None else (Path(cfg.digest.outbox) if dry_run else None)
+    )
     settings = digest_settings(cfg)
     configured = {s.address for s in cfg.subscribers}
 
@@ -112,8 +114,19 @@ def run_digests(
             log.error("digest %s to %s: its bytes are gone; not re-sent", row["id"], row["address"])
             continue
         data = bytes(row["message"])
-        _attempt(cfg, archive, channel, row["id"], data, _message_id(data), row["address"], row["attempts"], now,
-                 report, dry_run)
+        _attempt(
+            cfg,
+            archive,
+            channel,
+            row["id"],
+            data,
+            _message_id(data),
+            row["address"],
+            row["attempts"],
+            now,
+            report,
+            dry_run,
+        )
 
     # 2. New digests for the subscribers whose time has come.
     top = archive.last_seq()  # what is new is numbered above a subscriber's position, up to here
@@ -162,8 +175,15 @@ def run_digests(
             _attempt(cfg, archive, channel, 0, data, mid, address, 0, now, report, dry_run)
             continue
         delivery_id = archive.create_delivery(
-            address, key, message_id(address, key), data, [r["id"] for r in rows], slot, now,
-            first_seq=position + 1, last_seq=last,
+            address,
+            key,
+            message_id(address, key),
+            data,
+            [r["id"] for r in rows],
+            slot,
+            now,
+            first_seq=position + 1,
+            last_seq=last,
         )
         _attempt(cfg, archive, channel, delivery_id, data, mid, address, 0, now, report, dry_run)
 

@@ -62,6 +62,8 @@ def weekday_index(text: object) -> int | None:
     day = text.strip().lower() if isinstance(text, str) else ""
     matching = [i for i, name in enumerate(WEEKDAYS) if day in (name, name[:3])]
     return matching[0] if matching else None
+
+
 # RFC 5322 dot-atom (no quoted strings, no comments): the "strict-ish" local part.
 _LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -388,9 +390,15 @@ def template_problem(exc: BaseException, template_dir: str | None) -> str:
 def check_templates(settings: DigestSettings, now: dt.datetime) -> None:
     """Render a sample digest once, so that a broken operator template is an error at start."""
     sample = {
-        "id": "0000000000000000", "title": "Sample title", "subtitle": None, "body": "A sample paragraph.",
-        "url": "https://icesco.org/en/2024/07/11/sample/", "published_at": "2024-07-11", "first_seen_at": now.isoformat(),
-        "categories": "[]", "lang": "en",
+        "id": "0000000000000000",
+        "title": "Sample title",
+        "subtitle": None,
+        "body": "A sample paragraph.",
+        "url": "https://icesco.org/en/2024/07/11/sample/",
+        "published_at": "2024-07-11",
+        "first_seen_at": now.isoformat(),
+        "categories": "[]",
+        "lang": "en",
     }
     render_digest(Subscriber(address="reader@example.org"), [sample], now, settings, digest_key="check")
 

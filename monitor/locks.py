@@ -52,8 +52,10 @@ def _file_identity_lock(database: Path, index: int, what: str) -> Iterator[None]
             fcntl.fcntl(fd, fcntl.F_OFD_SETLK, lock)
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EAGAIN):
-                raise LockError(f"{what} is already running on the same database file ({database}, maybe by another"
-                                " name: a symlink or hard link)") from None
+                raise LockError(
+                    f"{what} is already running on the same database file ({database}, maybe by another"
+                    " name: a symlink or hard link)"
+                ) from None
             raise LockFileError(f"database {database}: cannot lock: {exc.strerror}") from None
         yield
     finally:

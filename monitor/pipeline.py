@@ -205,15 +205,26 @@ class ArchivePipeline:
         self.crawler.stats.set_value(  # type: ignore[union-attr]
             "icesco/outcome",
             {
-                "status": status, "new": stats.new, "updated": stats.updated, "unchanged": stats.unchanged,
-                "errors": stats.errors, "pages_fetched": stats.pages_fetched, "messages": list(stats.messages),
+                "status": status,
+                "new": stats.new,
+                "updated": stats.updated,
+                "unchanged": stats.unchanged,
+                "errors": stats.errors,
+                "pages_fetched": stats.pages_fetched,
+                "messages": list(stats.messages),
                 "alarms": alarms,
                 "unreadable": [s for s in spider.start_urls if s not in getattr(spider, "readable", set())]
-                if spider.mode == "live" else [],
+                if spider.mode == "live"
+                else [],
             },
         )
         log.info(
             "run %d %s: %d new, %d updated, %d unchanged, %d errors",
-            self.run_id, status, stats.new, stats.updated, stats.unchanged, stats.errors,
+            self.run_id,
+            status,
+            stats.new,
+            stats.updated,
+            stats.unchanged,
+            stats.errors,
         )
         self.archive.close()

@@ -33,10 +33,10 @@ log = logging.getLogger(__name__)
 STOP_GRACE = 5  # seconds a crawl subprocess gets to stop after SIGTERM
 
 
-
 def _named(exc: Exception, database: str) -> str:
     """An error as one line that names the database (SQLite's own messages do not)."""
     return f"database {database}: {exc}" if isinstance(exc, sqlite3.Error) else str(exc)
+
 
 class Service:
     def __init__(self, cfg: Config, config_path: str | None, host: str, port: int) -> None:
@@ -109,8 +109,11 @@ class Service:
         if summary:
             log.info(
                 "crawl %s: %s new, %s updated, %s unchanged, %s errors",
-                summary.get("mode"), summary.get("new"), summary.get("updated"),
-                summary.get("unchanged"), summary.get("errors"),
+                summary.get("mode"),
+                summary.get("new"),
+                summary.get("updated"),
+                summary.get("unchanged"),
+                summary.get("errors"),
             )
             self.publish()  # whatever the crawl found: the archive may also have changed by hand
 
@@ -170,17 +173,26 @@ class Service:
             web = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
             web.start()
             limits = self.server.limits
-            log.info("serving on http://%s:%s/ (feeds: /feed.xml, /atom.xml, /feed.json; /healthz, /metrics)", host, port)
+            log.info(
+                "serving on http://%s:%s/ (feeds: /feed.xml, /atom.xml, /feed.json; /healthz, /metrics)", host, port
+            )
             log.info(
                 "HTTP server: waitress, %d threads, %d connections at most, backlog %d,"
                 " idle timeout %gs, request timeout %gs",
-                limits["threads"], limits["connection_limit"], limits["backlog"],
-                limits["channel_timeout"], limits["request_timeout"],
+                limits["threads"],
+                limits["connection_limit"],
+                limits["backlog"],
+                limits["channel_timeout"],
+                limits["request_timeout"],
             )
             svc = self.cfg.service
             scheduler = BackgroundScheduler(
                 timezone=dt.UTC,
-                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(svc.misfire_grace_seconds)},
+                job_defaults={
+                    "coalesce": True,
+                    "max_instances": 1,
+                    "misfire_grace_time": int(svc.misfire_grace_seconds),
+                },
             )
             now = dt.datetime.now(dt.UTC)
             scheduler.add_job(

@@ -140,26 +140,46 @@ def metrics_text(m: dict[str, Any]) -> str:
         lines.extend(f"{name}{labels} {value:g}" for labels, value in values)
 
     statuses = ("ok", "degraded", "failed", "interrupted")
-    metric("icesco_crawls_total", "counter", "Crawl runs by status.",
-           [(f'{{status="{s}"}}', m["runs"].get(s, 0)) for s in statuses])
+    metric(
+        "icesco_crawls_total",
+        "counter",
+        "Crawl runs by status.",
+        [(f'{{status="{s}"}}', m["runs"].get(s, 0)) for s in statuses],
+    )
     metric("icesco_pages_fetched_total", "counter", "Pages fetched (or dumps read) by all crawls.", [("", m["pages"])])
     metric("icesco_articles_new_total", "counter", "New articles found by all crawls.", [("", m["new"])])
     metric("icesco_articles_updated_total", "counter", "Edited articles found by all crawls.", [("", m["updated"])])
     metric("icesco_crawl_errors_total", "counter", "Pages or dumps that failed.", [("", m["errors"])])
-    metric("icesco_crawl_alarms_total", "counter",
-           "Layout alarms: listings with no article links, articles with no title or body, unreadable REST or feed"
-           " answers, start URLs that yielded nothing readable.", [("", m.get("alarms", 0))])
+    metric(
+        "icesco_crawl_alarms_total",
+        "counter",
+        "Layout alarms: listings with no article links, articles with no title or body, unreadable REST or feed"
+        " answers, start URLs that yielded nothing readable.",
+        [("", m.get("alarms", 0))],
+    )
     metric("icesco_articles", "gauge", "Articles in the archive.", [("", m["articles"])])
     d = m["deliveries"]
     metric("icesco_digests_sent_total", "counter", "Digest messages sent.", [("", d.get("sent", 0))])
-    metric("icesco_digests_failed_total", "counter", "Digests that failed for good (permanent errors).",
-           [("", d.get("failed", 0))])
-    metric("icesco_digests_pending", "gauge", "Digests waiting for a retry or interrupted.",
-           [("", d.get("retry", 0) + d.get("sending", 0))])
+    metric(
+        "icesco_digests_failed_total",
+        "counter",
+        "Digests that failed for good (permanent errors).",
+        [("", d.get("failed", 0))],
+    )
+    metric(
+        "icesco_digests_pending",
+        "gauge",
+        "Digests waiting for a retry or interrupted.",
+        [("", d.get("retry", 0) + d.get("sending", 0))],
+    )
     last = m["last_success"]
     stamp = dt.datetime.fromisoformat(last).timestamp() if last else 0
-    metric("icesco_last_crawl_success_timestamp_seconds", "gauge", "End of the last successful crawl (0: never).",
-           [("", stamp)])
+    metric(
+        "icesco_last_crawl_success_timestamp_seconds",
+        "gauge",
+        "End of the last successful crawl (0: never).",
+        [("", stamp)],
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -172,8 +192,11 @@ def health(
     if last_run is not None and last_run.get("status") == "degraded":
         alarms = json.loads(last_run.get("alarms") or "[]")
         body["last_run"] = {k: last_run[k] for k in ("finished_at", "status", "errors")}
-        return 503, {"status": "degraded: the last crawl could not read the site (has its layout changed?)",
-                     "alarms": alarms[:10], **body}
+        return 503, {
+            "status": "degraded: the last crawl could not read the site (has its layout changed?)",
+            "alarms": alarms[:10],
+            **body,
+        }
     if last_success is None:
         return 503, {"status": "no successful crawl yet", **body}
     if last_run is not None and last_run["status"] != "ok":
@@ -205,8 +228,9 @@ class App:
         path = environ.get("PATH_INFO", "") or "/"
         head = method == "HEAD"
         if method not in ("GET", "HEAD"):
-            status, headers, body = _response(405, "text/plain; charset=utf-8", b"method not allowed\n",
-                                              {"Allow": "GET, HEAD"})
+            status, headers, body = _response(
+                405, "text/plain; charset=utf-8", b"method not allowed\n", {"Allow": "GET, HEAD"}
+            )
         else:
             try:
                 status, headers, body = self.answer(path, environ)

@@ -31,7 +31,9 @@ def test_whitespace_and_typography_are_not_edits(db: Path) -> None:
         assert a.revisions() == []
         (row,) = a.articles()
         assert (row["title"], row["first_seen_at"], row["last_seen_at"]) == (
-            "ICESCO Holds a “Test” Event", "2026-01-01T12:00:00+00:00", "2026-01-01T13:00:00+00:00"
+            "ICESCO Holds a “Test” Event",
+            "2026-01-01T12:00:00+00:00",
+            "2026-01-01T13:00:00+00:00",
         )
 
 
@@ -50,7 +52,9 @@ def test_an_edit_is_one_revision_with_the_previous_text(db: Path) -> None:
         }
         (row,) = a.articles()
         assert (row["body"], row["revision"], row["updated_at"]) == (
-            "It’s the first paragraph.\n\nA new ending.", 1, "2026-01-01T13:00:00+00:00"
+            "It’s the first paragraph.\n\nA new ending.",
+            1,
+            "2026-01-01T13:00:00+00:00",
         )
 
 
@@ -79,7 +83,11 @@ def test_a_cut_article_is_completed_not_revised(db: Path) -> None:
         assert counts(a.store([item()], T1, fetched=True)) == (0, 1, 0)
         assert a.revisions() == []
         (row,) = a.articles()
-        assert (row["body"], row["partial"], row["revision"]) == ("It’s the first paragraph.\n\nThe second – and last.", 0, 0)
+        assert (row["body"], row["partial"], row["revision"]) == (
+            "It’s the first paragraph.\n\nThe second – and last.",
+            0,
+            0,
+        )
 
 
 def test_the_same_article_twice_in_a_snapshot_is_one_row(db: Path) -> None:
@@ -98,9 +106,18 @@ def test_migrations_are_recorded_and_idempotent(db: Path) -> None:
     Archive(db).close()
     with sqlite3.connect(db) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
-        assert names == ["m001_articles", "m002_publishing", "m003_pending_articles", "m004_fts_merging", "m005_sources", "m006_sequence"]
+        assert names == [
+            "m001_articles",
+            "m002_publishing",
+            "m003_pending_articles",
+            "m004_fts_merging",
+            "m005_sources",
+            "m006_sequence",
+        ]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert conn.execute("SELECT k, v FROM articles_fts_config WHERE k = 'automerge'").fetchall() == [("automerge", 16)]
+        assert conn.execute("SELECT k, v FROM articles_fts_config WHERE k = 'automerge'").fetchall() == [
+            ("automerge", 16)
+        ]
 
 
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:

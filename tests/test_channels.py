@@ -94,7 +94,9 @@ def test_the_factory_picks_smtp_when_a_host_is_set_else_the_outbox(
     assert (smtp.kind, smtp.where, smtp.settings) == (
         "smtp",
         "127.0.0.1:2525",
-        SmtpSettings(host="127.0.0.1", port=2525, security="starttls", username="mailer", password="s3cret", timeout=7.0),
+        SmtpSettings(
+            host="127.0.0.1", port=2525, security="starttls", username="mailer", password="s3cret", timeout=7.0
+        ),
     )
     assert "s3cret" not in repr(smtp.settings)
 
@@ -196,9 +198,7 @@ def test_the_smtp_channel_delivers_exactly_the_ledger_bytes(sink: SmtpSink, sett
     data = ledger_bytes(**settings)
     channel = SmtpChannel(SmtpSettings(port=sink.port, timeout=10))
     assert channel.deliver(data, message_id=MID, recipient=READER) is None
-    assert sink.envelopes == [
-        ReceivedEnvelope("icesco-monitor@localhost", [READER], data.replace(b"\n", b"\r\n"))
-    ]
+    assert sink.envelopes == [ReceivedEnvelope("icesco-monitor@localhost", [READER], data.replace(b"\n", b"\r\n"))]
 
 
 def test_the_smtp_channel_maps_550_to_a_permanent_failure(sink: SmtpSink) -> None:
@@ -294,7 +294,12 @@ def test_run_digests_delivers_through_a_registered_channel_and_retries_the_same_
         failed = run_digests(cfg, a, T)
         ((_, mid, status, attempts, error, data),) = ledger(a)
         assert (failed.sent, failed.retrying, failed.failed, status, attempts, error) == (
-            0, 1, 0, "retry", 1, "a list: no room",
+            0,
+            1,
+            0,
+            "retry",
+            1,
+            "a list: no room",
         )
         assert list_channel.delivered == []
 

@@ -15,7 +15,9 @@ def test_titles_and_file_names_are_escaped_on_the_terminal(tmp_path: Path) -> No
     folder.mkdir()
     title = "ICESCO title with a \u202eoverride"
     name = folder / "000_title.txt"
-    name.write_text(DUMP_HEADER + f"    {title}\n\n    A paragraph that ends.\n\n    Latest articles\n", encoding="utf-8")
+    name.write_text(
+        DUMP_HEADER + f"    {title}\n\n    A paragraph that ends.\n\n    Latest articles\n", encoding="utf-8"
+    )
     (folder / "001_\x1b[2Jbroken.txt").write_bytes(b"\x00\x01\x02")
     db = tmp_path / "a.db"
     crawl = run_cli("crawl", "--replay", str(folder), db=db)
@@ -29,7 +31,9 @@ def test_titles_and_file_names_are_escaped_on_the_terminal(tmp_path: Path) -> No
 
 
 def test_pages_lose_control_characters_and_bidi_overrides() -> None:
-    html = ("<html><body><article><h1 class='entry-title'>Title\x1b[31m \u202eevil</h1>"
-            "<div class='entry-content'><p>Body\x07 text.</p></div></article></body></html>")
+    html = (
+        "<html><body><article><h1 class='entry-title'>Title\x1b[31m \u202eevil</h1>"
+        "<div class='entry-content'><p>Body\x07 text.</p></div></article></body></html>"
+    )
     item = parse_article(html, "https://icesco.org/en/2024/07/11/title/")
     assert (item.title, item.paragraphs) == ("Title[31m evil", ["Body text."])

@@ -80,7 +80,11 @@ def test_first_crawl_then_polls_fetch_only_what_is_new(tmp_path: Path, site: Fak
         for a in site.articles
     ]
     listing = [p for p in paths(site.hits) if "/category/" in p[0]]
-    assert listing == [("/en/category/news/", 200), ("/en/category/news/page/2/", 200), ("/en/category/news/page/3/", 200)]
+    assert listing == [
+        ("/en/category/news/", 200),
+        ("/en/category/news/page/2/", 200),
+        ("/en/category/news/page/3/", 200),
+    ]
     assert sorted(p for p, _ in paths(site.hits) if "/category/" not in p and p != "/robots.txt") == sorted(
         a.path for a in site.articles
     )
@@ -118,7 +122,10 @@ def test_an_edit_is_a_revision_not_a_second_article(tmp_path: Path, site: FakeSi
     result = crawl_json(db=db, config=cfg)
     assert summary(result) == (0, 1, 22, 0)
     assert rows(db, "SELECT count(*) FROM articles") == [(23,)]
-    revs = rows(db, "SELECT a.title, r.revision, r.changed_fields, r.old_body FROM revisions r JOIN articles a ON a.id = r.article_id")
+    revs = rows(
+        db,
+        "SELECT a.title, r.revision, r.changed_fields, r.old_body FROM revisions r JOIN articles a ON a.id = r.article_id",
+    )
     assert revs == [(edited.title, 1, '["body"]', old_body)]
     assert rows(db, f"SELECT body, revision FROM articles WHERE slug = '{edited.slug}'") == [
         (f"{edited.paragraphs[0]}\n\nA corrected second paragraph.", 1)
@@ -210,7 +217,10 @@ def test_robots_txt_is_obeyed_and_oversized_pages_are_dropped(tmp_path: Path) ->
         assert forbidden.path not in [h.path for h in site.hits]
         text = "\n".join(result["messages"])
         assert f"{forbidden.path}: IgnoreRequest: Forbidden by robots.txt" in text
-        assert f"{huge.path}: DownloadCancelledError: Expected to receive 160026 bytes which is larger than download max size (65536)" in text
+        assert (
+            f"{huge.path}: DownloadCancelledError: Expected to receive 160026 bytes which is larger than download max size (65536)"
+            in text
+        )
 
 
 def test_a_failed_article_deeper_in_the_listing_is_fetched_by_the_next_poll(tmp_path: Path, site: FakeSite) -> None:
@@ -264,8 +274,9 @@ def test_internal_addresses_are_refused_unless_configured(tmp_path: Path, site: 
     assert (proc.returncode, site.hits) == (1, [])
     assert f"localhost is 127.0.0.1 port {site.port}, an internal address: not fetched" in "\n".join(result["messages"])
     # Named by the operator (with its port, or as a network), the address is crawled.
-    cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name],
-                       allow_addresses=[f"127.0.0.1:{site.port}"])
+    cfg = write_config(
+        tmp_path, site, hosts=["localhost"], start_urls=[by_name], allow_addresses=[f"127.0.0.1:{site.port}"]
+    )
     assert crawl_json(db=db, config=cfg)["new"] == 1
     cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name], allow_addresses=["127.0.0.0/8"])
     assert crawl_json(db=db, config=cfg)["new"] == 0  # already stored

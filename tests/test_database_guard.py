@@ -18,7 +18,8 @@ def test_another_applications_database_is_not_changed(tmp_path: Path) -> None:
         conn.execute("INSERT INTO invoices (total) VALUES (12.5)")
     proc = run_cli("status", db=db)
     assert (proc.returncode, proc.stderr) == (
-        1, f"icesco-monitor: database {db}: not an icesco-monitor archive (it holds other tables: invoices); not changed\n"
+        1,
+        f"icesco-monitor: database {db}: not an icesco-monitor archive (it holds other tables: invoices); not changed\n",
     )
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("invoices",)]
@@ -30,10 +31,20 @@ def test_commands_started_together_on_a_new_database(tmp_path: Path) -> None:
     for round_ in range(10):
         db = tmp_path / f"new{round_}.db"
         procs = [
-            subprocess.Popen([sys.executable, "-m", "monitor.cli", "--db", str(db), *args], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for args in (["status"], ["articles"], ["status", "--json"], ["feed", "--out", str(tmp_path / f"f{round_}")],
-                         ["articles", "--json"])
+            subprocess.Popen(
+                [sys.executable, "-m", "monitor.cli", "--db", str(db), *args],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for args in (
+                ["status"],
+                ["articles"],
+                ["status", "--json"],
+                ["feed", "--out", str(tmp_path / f"f{round_}")],
+                ["articles", "--json"],
+            )
         ]
         results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in procs]
         assert [code for code, _ in results] == [0] * 5, results
@@ -45,5 +56,6 @@ def test_serve_on_an_unusable_database_is_one_line(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
     proc = run_cli("serve", "--port", "0", db=db, timeout=60)
     assert (proc.returncode, proc.stderr) == (
-        1, f"icesco-monitor: database {db}: not an icesco-monitor archive (it holds other tables: invoices); not changed\n"
+        1,
+        f"icesco-monitor: database {db}: not an icesco-monitor archive (it holds other tables: invoices); not changed\n",
     )

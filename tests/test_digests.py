@@ -731,7 +731,9 @@ READER = "reader@example.org"
 
 
 def batch(prefix: str, n: int, **kw: Any) -> list[ArticleItem]:
-    return [ArticleItem(title=f"{prefix} {i}", paragraphs=[f"Paragraph of {prefix} {i}."], **kw) for i in range(1, n + 1)]
+    return [
+        ArticleItem(title=f"{prefix} {i}", paragraphs=[f"Paragraph of {prefix} {i}."], **kw) for i in range(1, n + 1)
+    ]
 
 
 def titles(prefix: str, n: int, first: int = 1) -> list[str]:
@@ -832,7 +834,9 @@ def test_filters_are_applied_in_sql_and_agree_with_matches(tmp_path: Path) -> No
     articles = [
         ArticleItem(title="Alpha", paragraphs=["World Heritage sites were listed."], categories=["Culture"]),
         ArticleItem(title="Bravo", paragraphs=["Une réunion à Paris."], lang="fr", categories=["Éducation"]),
-        ArticleItem(title="Charlie", subtitle="Held in Rabat", paragraphs=["A meeting of ministers."], categories=["News"]),
+        ArticleItem(
+            title="Charlie", subtitle="Held in Rabat", paragraphs=["A meeting of ministers."], categories=["News"]
+        ),
         ArticleItem(title="Delta", paragraphs=["اجتماع اليوم."], lang="ar", categories=["CULTURE "]),
         ArticleItem(title="Echo", paragraphs=["The heritage of the world."], lang="fr"),
     ]
@@ -946,7 +950,9 @@ def test_sent_digests_lose_their_bytes_after_the_retention_but_resends_keep_thei
         assert retrying.retrying == 1
         (waiting,) = a.deliveries("retry")
         original = bytes(a.conn.execute("SELECT message FROM deliveries WHERE id = ?", (waiting["id"],)).fetchone()[0])
-        a.conn.execute("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", ((T + 40 * day).isoformat(), waiting["id"]))
+        a.conn.execute(
+            "UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", ((T + 40 * day).isoformat(), waiting["id"])
+        )
 
         run_digests(cfg, a, T + 31 * day)
         kept = [(d["article_ids"], d["status"], d["kept"], bool(d["message_id"])) for d in a.deliveries()]

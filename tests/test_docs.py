@@ -85,8 +85,14 @@ def _lookup(data: Any, key: str) -> Any:
 
 def test_the_walk_finds_the_keys() -> None:
     keys = config_keys()
-    for key in ("database", "site.timezone", "crawl.download_delay", "subscribers", "subscribers[].address",
-                "service.port"):
+    for key in (
+        "database",
+        "site.timezone",
+        "crawl.download_delay",
+        "subscribers",
+        "subscribers[].address",
+        "service.port",
+    ):
         assert key in keys
     assert "source" not in keys and len(keys) == len(set(keys))
 
@@ -150,9 +156,7 @@ def _documented(name: str, text: str) -> bool:
 
 
 def _options(command: click.Command) -> list[str]:
-    return [name for p in command.params
-            if isinstance(p, click.Option) and not p.hidden
-            for name in _option_names(p)]
+    return [name for p in command.params if isinstance(p, click.Option) and not p.hidden for name in _option_names(p)]
 
 
 def test_every_command_and_option_is_in_the_command_reference() -> None:
@@ -244,7 +248,7 @@ def commented_example(key: str) -> Any:
     start = next((i for i, line in enumerate(lines) if re.match(rf"{re.escape(key)}:", line)), None)
     assert start is not None, f"config.yaml has no top-level {key}: key"
     example = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line and not line.startswith((" ", "#")):
             break
         stripped = line.strip()
@@ -257,8 +261,9 @@ def test_the_shipped_config_has_an_example_of_each_list_item() -> None:
     for key in section_keys():
         example = commented_example(key)
         assert isinstance(example, list) and example and isinstance(example[0], dict), (
-            f"config.yaml: no commented example under {key}: (an uncommented YAML list of mappings)")
-        item_keys = {k[len(key) + 3:] for k in config_keys() if k.startswith(f"{key}[].")}
+            f"config.yaml: no commented example under {key}: (an uncommented YAML list of mappings)"
+        )
+        item_keys = {k[len(key) + 3 :] for k in config_keys() if k.startswith(f"{key}[].")}
         missing = sorted(item_keys - set(example[0]))
         assert not missing, f"config.yaml: the example of {key} lacks: {', '.join(missing)}"
         # The example is valid as it stands, once uncommented.

@@ -25,7 +25,10 @@ EXPECTED: dict[str, list[tuple[str, str | None]]] = {
     ],
     "001_5d01d3af697e6fda.txt": [
         ("ICESCO Participates in 9th Education ODA Conference", "2022-11-23"),
-        ("ICESCO: Building peace is a shared responsibility that every individual must aspire to achieve", "2022-11-23"),
+        (
+            "ICESCO: Building peace is a shared responsibility that every individual must aspire to achieve",
+            "2022-11-23",
+        ),
         ("ICESCO Reviews its Efforts in Field of Education for Global Citizenship", "2022-11-22"),
         ("ICESCO and IOM explore strengthening cooperation", "2022-11-22"),
         ("ICESCO and TURKSOY Explore Cooperation Prospects", "2022-11-22"),
@@ -34,7 +37,10 @@ EXPECTED: dict[str, list[tuple[str, str | None]]] = {
             " Fraternity and Equality",
             "2022-11-22",
         ),
-        ("ICESCO and Omani National Commission are Holding Symposium on Digital Entrepreneurship in Muscat", "2022-11-22"),
+        (
+            "ICESCO and Omani National Commission are Holding Symposium on Digital Entrepreneurship in Muscat",
+            "2022-11-22",
+        ),
         (
             "ICESCO Director-General calls for development of museums and consolidation of museum culture to enrich"
             " inter-civilizational dialogue",
@@ -47,13 +53,28 @@ EXPECTED: dict[str, list[tuple[str, str | None]]] = {
         ("ICESCO and Indonesia Discuss Ways to Strengthen Cooperation in Education, Science and Culture", "2025-05-15"),
         ("Tatarstan President Reaffirms Strengthened Cooperation with ICESCO", "2025-05-15"),
         ("ICESCO Holds Regional Workshop on Cybersecurity Enhancement Skills in Cairo", "2025-05-08"),
-        ("ICESCO’s Training Workshop on the Role of Strategic Foresight in Decision-Making Concludes in Rabat", "2025-05-06"),
+        (
+            "ICESCO’s Training Workshop on the Role of Strategic Foresight in Decision-Making Concludes in Rabat",
+            "2025-05-06",
+        ),
         ("ICESCO Concludes Training Workshop in Derna to Enhance Psychosocial Response During Disasters", "2025-05-07"),
-        ("ICESCO Director-General: Riyadh Charter on AI Ethics a Moral Compass Anchored in Islamic World Values", "2025-05-05"),
+        (
+            "ICESCO Director-General: Riyadh Charter on AI Ethics a Moral Compass Anchored in Islamic World Values",
+            "2025-05-05",
+        ),
         ("ICESCO and Qatar Explore Prospects to Bolster Cooperation in Green Education", "2025-05-04"),
-        ("ICESCO Director-General Participates in 26th Session of Council of International Islamic Fiqh Academy", "2025-05-04"),
-        ("ICESCO, COMSATS Hold Session on Leveraging Technology for Better Outcomes in Maternal and Child Health", "2025-04-29"),
-        ("ICESCO Participates in the International Conference on the Heritage of Imam Al-Maturidi in Uzbekistan", "2025-04-29"),
+        (
+            "ICESCO Director-General Participates in 26th Session of Council of International Islamic Fiqh Academy",
+            "2025-05-04",
+        ),
+        (
+            "ICESCO, COMSATS Hold Session on Leveraging Technology for Better Outcomes in Maternal and Child Health",
+            "2025-04-29",
+        ),
+        (
+            "ICESCO Participates in the International Conference on the Heritage of Imam Al-Maturidi in Uzbekistan",
+            "2025-04-29",
+        ),
     ],
     "003_2135c32ebc42c8fc.txt": [
         (
@@ -78,13 +99,22 @@ EXPECTED: dict[str, list[tuple[str, str | None]]] = {
             " Biography and Waqf",
             "2025-10-29",
         ),
-        ("ICESCO Director-General, Moroccan Minister of Education Explore Prospects for Bilateral Cooperation", "2025-10-27"),
-        ("ICESCO Organizes International Conference in Uganda on Food Systems Transformation for Climate Action", "2025-10-28"),
+        (
+            "ICESCO Director-General, Moroccan Minister of Education Explore Prospects for Bilateral Cooperation",
+            "2025-10-27",
+        ),
+        (
+            "ICESCO Organizes International Conference in Uganda on Food Systems Transformation for Climate Action",
+            "2025-10-28",
+        ),
         ("New Prospects for Cooperation Between ICESCO, Gabon", "2025-10-23"),
         ("ICESCO Organizes Regional Conference on Greening Education in Baku", "2025-10-20"),
     ],
     "004_e43dae5bf61759dd.txt": [
-        ("Exploring Prospects for Cooperation between ICESCO and the National Documentation Center of Morocco", "2026-02-10"),
+        (
+            "Exploring Prospects for Cooperation between ICESCO and the National Documentation Center of Morocco",
+            "2026-02-10",
+        ),
         (
             "ICESCO Director-General Participates in 10th International Parliamentary Forum for Social Justice in Morocco",
             "2026-02-09",
@@ -106,7 +136,10 @@ EXPECTED: dict[str, list[tuple[str, str | None]]] = {
             " Cooperation",
             "2026-02-05",
         ),
-        ("ICESCO, Oman’s Ministry of Culture Discuss Strengthening Creative Industries and Heritage Documentation", "2026-02-05"),
+        (
+            "ICESCO, Oman’s Ministry of Culture Discuss Strengthening Creative Industries and Heritage Documentation",
+            "2026-02-05",
+        ),
         (
             "ICESCO Director-General Discusses with Oman’s Minister of Heritage and Tourism Ways to Strengthen"
             " Cooperation in Safeguarding Cultural Heritage",
@@ -192,27 +225,43 @@ def test_year_less_dates_resolve_against_the_capture_time() -> None:
 
 def test_article_samples_read_as_one_article_with_their_date_line() -> None:
     got = {}
-    for name in ("article-en-2020-03-28.txt", "article-en-2020-04-14-old-layout.txt", "article-en-2022-11-30.txt",
-                 "article-fr-2022-12-05.txt"):
+    for name in (
+        "article-en-2020-03-28.txt",
+        "article-en-2020-04-14-old-layout.txt",
+        "article-en-2022-11-30.txt",
+        "article-fr-2022-12-05.txt",
+    ):
         (item,) = parse_file(SAMPLES / name)
         got[name] = (item.title, item.published_at, item.lang, item.url, len(item.paragraphs))
     assert got == {
         "article-en-2020-03-28.txt": (
-            "ICESCO supports G20’s decisions to face Covid-19", "2020-03-28", "en",
-            "https://icesco.org/en/2020/03/28/icesco-supports-g20s-decisions-to-face-covid-19/", 3,
+            "ICESCO supports G20’s decisions to face Covid-19",
+            "2020-03-28",
+            "en",
+            "https://icesco.org/en/2020/03/28/icesco-supports-g20s-decisions-to-face-covid-19/",
+            3,
         ),
         "article-en-2020-04-14-old-layout.txt": (
-            "ICESCO supports Mohammed VI African initiative to face Coronavirus", "2020-04-14", "en",
+            "ICESCO supports Mohammed VI African initiative to face Coronavirus",
+            "2020-04-14",
+            "en",
             "https://icesco.org/en/2020/04/14/icesco-supports-mohammed-vi-african-initiative-to-face-coronavirus/",
             3,
         ),
         "article-en-2022-11-30.txt": (
-            "ICESCO Director-General receives delegation from Kazakhstan Ministry of Foreign Affairs", "2022-11-30",
+            "ICESCO Director-General receives delegation from Kazakhstan Ministry of Foreign Affairs",
+            "2022-11-30",
             "en",
             "https://icesco.org/en/2022/11/30/icesco-director-general-receives-delegation-from-kazakhstan-ministry-of-foreign-affairs/",
             4,
         ),
-        "article-fr-2022-12-05.txt": ("L’ICESCO participe à la Semaine nationale de l’artisanat", "2022-12-05", "fr", None, 2),
+        "article-fr-2022-12-05.txt": (
+            "L’ICESCO participe à la Semaine nationale de l’artisanat",
+            "2022-12-05",
+            "fr",
+            None,
+            2,
+        ),
     }
 
 
@@ -244,7 +293,9 @@ def test_other_header_wordings_and_tails_are_stripped() -> None:
     )
     (item,) = parse_dump(text, DumpMeta(), where="variant")
     assert (item.title, item.published_at, item.paragraphs) == (
-        "ICESCO Holds a Test Event", "2024-07-11", ["The event took place in Rabat."]
+        "ICESCO Holds a Test Event",
+        "2024-07-11",
+        ["The event took place in Rabat."],
     )
 
 
@@ -343,7 +394,9 @@ def test_feedback_widget_variants_are_boilerplate(header: str) -> None:
 
 
 def test_chat_widget_variants_end_the_text() -> None:
-    text = "ICESCO Holds a Test Event\n\nThe event took place.\n\nAlem, your AI assistant\n\nHow can I help you today?\n"
+    text = (
+        "ICESCO Holds a Test Event\n\nThe event took place.\n\nAlem, your AI assistant\n\nHow can I help you today?\n"
+    )
     (item,) = parse_dump(text, DumpMeta(), where="chat")
     assert item.paragraphs == ["The event took place."]
 
@@ -360,10 +413,15 @@ OLDER_LAYOUT = (
 def test_older_layout_repeating_its_title_below_the_dateline_is_one_article() -> None:
     items = parse_dump(OLDER_LAYOUT, DumpMeta(), where="old")
     assert [(i.title, i.published_at, i.paragraphs) for i in items] == [
-        ("ICESCO Holds a Test Event", "2019-06-20", ["The first paragraph of the body ends here.", "The second paragraph."]),
+        (
+            "ICESCO Holds a Test Event",
+            "2019-06-20",
+            ["The first paragraph of the body ends here.", "The second paragraph."],
+        ),
         ("Another Article Title Here", None, ["Its body ends with a stop."]),
     ]
     (page,) = parse_dump(OLDER_LAYOUT.split("    Another")[0], DumpMeta(kind="article"), where="old")
     assert (page.title, page.paragraphs) == (
-        "ICESCO Holds a Test Event", ["The first paragraph of the body ends here.", "The second paragraph."]
+        "ICESCO Holds a Test Event",
+        ["The first paragraph of the body ends here.", "The second paragraph."],
     )

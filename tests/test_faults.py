@@ -250,7 +250,8 @@ def test_kill_9_during_replay_loses_nothing_and_the_next_run_finishes(corpus: Co
                 "crawl", "--replay", str(corpus.folder), "--json", config=cfg, log=folder / f"kill-{n}.log"
             )
             rc, before = kill_when(
-                proc, lambda db=db, goal=stored + k: len(committed_keys(db) or ()) >= goal,
+                proc,
+                lambda db=db, goal=stored + k: len(committed_keys(db) or ()) >= goal,
                 lambda db=db: committed_keys(db),
             )
             exits.append(rc)
@@ -262,7 +263,9 @@ def test_kill_9_during_replay_loses_nothing_and_the_next_run_finishes(corpus: Co
         assert (summary["status"], summary["errors"], summary["articles_total"]) == ("ok", 0, 1500), ctx
         assert check_archive(db, corpus.expected, None, ctx) == corpus.expected, ctx
     print(f"ICESCO_FAULT_SEED={SEED}: replay exits {exits}")
-    assert exits and exits == [-signal.SIGKILL] * len(exits), f"ICESCO_FAULT_SEED={SEED}: a kill missed the replay: {exits}"
+    assert exits and exits == [-signal.SIGKILL] * len(exits), (
+        f"ICESCO_FAULT_SEED={SEED}: a kill missed the replay: {exits}"
+    )
 
 
 def crawl_site_articles(n: int) -> list[SiteArticle]:
@@ -324,7 +327,9 @@ def test_kill_9_during_live_crawl_loses_nothing_and_the_next_run_finishes(tmp_pa
             assert (summary["status"], summary["errors"], summary["articles_total"]) == ("ok", 0, 60), ctx
             assert check_archive(db, expected, None, ctx) == expected, ctx
     print(f"ICESCO_FAULT_SEED={SEED}: crawl exits {exits}")
-    assert exits and exits == [-signal.SIGKILL] * len(exits), f"ICESCO_FAULT_SEED={SEED}: a kill missed the crawl: {exits}"
+    assert exits and exits == [-signal.SIGKILL] * len(exits), (
+        f"ICESCO_FAULT_SEED={SEED}: a kill missed the crawl: {exits}"
+    )
 
 
 @dataclass
@@ -403,7 +408,9 @@ def test_kill_9_during_digest_runs_loses_nothing_and_resends_at_most_once(tmp_pa
             received_ids = {str(m["Message-ID"]) for m in sink.messages}
             assert received_ids <= after_kill.message_ids, f"{ctx}: a message was sent before it was recorded"
 
-        assert exits == [-signal.SIGKILL] * len(exits), f"ICESCO_FAULT_SEED={SEED}: a kill missed the digest run: {exits}"
+        assert exits == [-signal.SIGKILL] * len(exits), (
+            f"ICESCO_FAULT_SEED={SEED}: a kill missed the digest run: {exits}"
+        )
         ctx = f"ICESCO_FAULT_SEED={SEED}: digest, final clean runs after kills {exits}"
         final = cli("digest", "--json", "--now", iso(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)), config=cfg)
         assert final.returncode == 0, f"{ctx}\n{final.stderr[-3000:]}"
@@ -1230,7 +1237,9 @@ def refusing(db: Path, event: str) -> Iterator[None]:
     """While the block runs, the database refuses ``event`` (for example ``INSERT ON runs``)
     with SQLite's disk-full message, as a full disk would at that write."""
     with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute(f"CREATE TRIGGER full_disk BEFORE {event} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+        conn.execute(
+            f"CREATE TRIGGER full_disk BEFORE {event} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
     try:
         yield
     finally:
@@ -1277,7 +1286,13 @@ def test_every_command_on_a_completely_full_disk_says_so(tmp_path: Path) -> None
             last = proc.stderr.strip().splitlines()[-1]
             says_full = "file system is full" in last or "No space left on device" in last or "disk is full" in last
             outcome[name] = "clear" if (proc.returncode, str(db) in last, says_full) == (1, True, True) else last
-        assert outcome == {"status": "clear", "articles": "clear", "feed": "clear", "crawl": "clear", "digest": "clear"} or (
+        assert outcome == {
+            "status": "clear",
+            "articles": "clear",
+            "feed": "clear",
+            "crawl": "clear",
+            "digest": "clear",
+        } or (
             {k: outcome[k] for k in writes} == {"crawl": "clear", "digest": "clear"}
             and set(outcome.values()) <= {"ok", "clear"}
         ), outcome
@@ -1325,7 +1340,10 @@ def test_a_digest_whose_ledger_cannot_be_written_fails_clearly_and_sends_later(t
     sent = cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=2)), config=cfg)
     assert sent.returncode == 0, sent.stderr[-3000:]
     assert {k: last_json(sent)[k] for k in ("sent", "retrying", "failed", "messages")} == {
-        "sent": 1, "retrying": 0, "failed": 0, "messages": [],
+        "sent": 1,
+        "retrying": 0,
+        "failed": 0,
+        "messages": [],
     }
     assert len(list(outbox.iterdir())) == 1
 
@@ -1388,11 +1406,14 @@ def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: 
     summary = last_json(proc)
     run_id = summary["run"]
     assert {k: summary[k] for k in ("status", "new", "updated", "unchanged", "errors", "articles_total")} == {
-        "status": "failed", "new": 10, "updated": 0, "unchanged": 0, "errors": 1, "articles_total": 20,
+        "status": "failed",
+        "new": 10,
+        "updated": 0,
+        "unchanged": 0,
+        "errors": 1,
+        "articles_total": 20,
     }
-    assert summary["messages"] == [
-        f"database {db}: cannot record the end of run {run_id}: database or disk is full"
-    ]
+    assert summary["messages"] == [f"database {db}: cannot record the end of run {run_id}: database or disk is full"]
     assert "could not be recorded as finished" in proc.stderr
     expected = dump_rows([DUMP_000, second])
     assert check_archive(db, expected, set(expected), "after an unrecorded end") == expected
@@ -1400,7 +1421,10 @@ def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: 
     again = cli("crawl", "--replay", str(second), "--json", config=cfg)
     assert again.returncode == 0, again.stderr[-3000:]
     assert {k: last_json(again)[k] for k in ("status", "new", "unchanged", "errors")} == {
-        "status": "ok", "new": 0, "unchanged": 10, "errors": 0,
+        "status": "ok",
+        "new": 0,
+        "unchanged": 10,
+        "errors": 0,
     }
     with contextlib.closing(sqlite3.connect(db)) as conn:
         statuses = conn.execute("SELECT id, status FROM runs ORDER BY id").fetchall()

@@ -311,8 +311,12 @@ def test_feed_urls_must_be_http(field: str) -> None:
 def test_summary_content_and_categories(kind: str) -> None:
     long_paragraph = " ".join(["word"] * 100)  # 499 characters
     rows = [
-        make_row(1, subtitle="  A short\nsubtitle  ", body="Para one & more.\r\n\r\nPara <two>.\n \nPara\nthree.",
-                 categories=["News", "Culture & Science", "News", ""]),
+        make_row(
+            1,
+            subtitle="  A short\nsubtitle  ",
+            body="Para one & more.\r\n\r\nPara <two>.\n \nPara\nthree.",
+            categories=["News", "Culture & Science", "News", ""],
+        ),
         make_row(2, body=long_paragraph + "\n\nSecond.", categories=[]),
         make_row(3, body="x" * 400),
     ]
@@ -328,7 +332,9 @@ def test_summary_content_and_categories(kind: str) -> None:
     ]
     assert [e.content[0]["type"] for e in parsed.entries] == ["text/html"] * 3
     assert [[t["term"] for t in e.get("tags", [])] for e in parsed.entries] == [
-        ["News", "Culture & Science"], [], ["News"]
+        ["News", "Culture & Science"],
+        [],
+        ["News"],
     ]
 
 
@@ -349,7 +355,9 @@ def test_rss_description_is_escaped_text() -> None:
 # ------------------------------------------------------------------ hostile content
 
 HOSTILE_TITLE = "<script>alert(1)</script>\r\nBcc: x@y\x00\x01\x1b\ufffe\ud800 end"
-HOSTILE_BODY = "Hi <img src=x onerror=alert(1)> ]]> & \x00\x01\x1b\ufffe\uffff\ud800\udfff done\n\n<script>alert(2)</script>"
+HOSTILE_BODY = (
+    "Hi <img src=x onerror=alert(1)> ]]> & \x00\x01\x1b\ufffe\uffff\ud800\udfff done\n\n<script>alert(2)</script>"
+)
 
 
 def hostile_rows() -> list[dict[str, Any]]:
@@ -375,7 +383,10 @@ def test_hostile_content_is_neutralised(kind: str) -> None:
     assert len(data) > 1_000_000
     assert [e.id for e in parsed.entries] == [guid(1), guid(2), guid(3), guid(4)]
     assert [e.title for e in parsed.entries] == [
-        "Article 1", "<script>alert(1)</script> Bcc: x@y end", "Article 3", "Article 4"
+        "Article 1",
+        "<script>alert(1)</script> Bcc: x@y end",
+        "Article 3",
+        "Article 4",
     ]
     assert [e.link for e in parsed.entries] == [
         "https://icesco.org/en/2024/07/01/article-1/",
@@ -466,11 +477,19 @@ def json_feed(rows: list[Any], info: FeedInfo = INFO) -> Any:
 
 def test_json_feed_of_a_small_archive() -> None:
     rows = [
-        make_row(3, published_at="2024-07-03T08:30:00+02:00", updated_at="2024-07-20T10:00:00.250000+00:00",
-                 revision=1, lang="ar", title="عنوان <b>3</b>", subtitle="Tom & <b>Jerry</b>",
-                 categories=["News", "Culture & Science", "News"]),
-        make_row(2, url=None, lang="fr", published_at=None, first_seen_at="2024-07-02T17:45:10.999+00:00",
-                 categories=[]),
+        make_row(
+            3,
+            published_at="2024-07-03T08:30:00+02:00",
+            updated_at="2024-07-20T10:00:00.250000+00:00",
+            revision=1,
+            lang="ar",
+            title="عنوان <b>3</b>",
+            subtitle="Tom & <b>Jerry</b>",
+            categories=["News", "Culture & Science", "News"],
+        ),
+        make_row(
+            2, url=None, lang="fr", published_at=None, first_seen_at="2024-07-02T17:45:10.999+00:00", categories=[]
+        ),
         make_row(1, body="", subtitle=None, lang=None, categories='["Events"]'),
     ]
     assert json_feed(rows) == {
@@ -524,8 +543,9 @@ def test_json_feed_matches_rss_and_atom() -> None:
     """The same article has the same id, link, title, dates, summary, HTML and tags in
     every format (RSS and Atom as a reader sees them, through feedparser)."""
     rows = [
-        make_row(4, published_at="2024-07-04T23:59:59.900000-05:00", updated_at="2024-08-01T09:00:00+00:00",
-                 revision=2),
+        make_row(
+            4, published_at="2024-07-04T23:59:59.900000-05:00", updated_at="2024-08-01T09:00:00+00:00", revision=2
+        ),
         make_row(3, url="ftp://icesco.org/x", published_at=None, first_seen_at="2024-07-03T08:00:01.5+00:00"),
         make_row(2, subtitle="A subtitle", categories=["News", "Events"], lang="fr"),
         make_row(1, lang="ar", body="Only one paragraph & more."),
@@ -538,7 +558,11 @@ def test_json_feed_matches_rss_and_atom() -> None:
     assert [i["url"] for i in items] == [e.link for e in rss] == [e.link for e in atom]
     assert [i["title"] for i in items] == [e.title for e in rss] == [e.title for e in atom]
     assert [i.get("summary") for i in items] == [e.summary for e in atom]
-    assert [i["content_html"] for i in items] == [e.content[0]["value"] for e in rss] == raw_contents("rss", build_rss(rows, INFO))
+    assert (
+        [i["content_html"] for i in items]
+        == [e.content[0]["value"] for e in rss]
+        == raw_contents("rss", build_rss(rows, INFO))
+    )
     assert [i.get("tags", []) for i in items] == [[t["term"] for t in e.get("tags", [])] for e in rss]
     published = [dt.datetime.fromisoformat(i["date_published"]) for i in items]
     assert published == [email.utils.parsedate_to_datetime(e.published) for e in rss]
@@ -598,8 +622,10 @@ def test_json_feed_skips_what_rss_skips(caplog: pytest.LogCaptureFixture) -> Non
     ]
     with caplog.at_level(logging.WARNING, logger="feeds.render"):
         items = json_feed(rows)["items"]
-    assert [(i["id"], i["title"], i.get("language")) for i in items] == [(guid(1), "Article 1", "en"),
-                                                                          (guid(7), "Article 7", None)]
+    assert [(i["id"], i["title"], i.get("language")) for i in items] == [
+        (guid(1), "Article 1", "en"),
+        (guid(7), "Article 7", None),
+    ]
     assert [e.id for e in parse(build_rss(rows, INFO)).entries] == [i["id"] for i in items]
     assert [r.getMessage() for r in caplog.records if r.name == "feeds.render"][:7] == [
         "feed: skipping article '0000000000000002': KeyError: 'title'",
@@ -619,8 +645,12 @@ def test_json_feed_urls_must_be_http(field: str) -> None:
 
 
 def test_json_feed_other_feed_info() -> None:
-    info = FeedInfo(title="Mirror\n", site_url="https://feeds.example.org/icesco",
-                    json_url="https://feeds.example.org/icesco/feed.json", description=" d ")
+    info = FeedInfo(
+        title="Mirror\n",
+        site_url="https://feeds.example.org/icesco",
+        json_url="https://feeds.example.org/icesco/feed.json",
+        description=" d ",
+    )
     feed = json_feed([make_row(1, url=None)], info)
     assert {k: v for k, v in feed.items() if k != "items"} == {
         "version": "https://jsonfeed.org/version/1.1",
@@ -639,8 +669,14 @@ def test_the_registry() -> None:
     assert [(f.name, f.path, f.media_type, f.link_type, f.url_path, f.url_field) for f in FORMATS.values()] == [
         ("rss", "feed.xml", "application/rss+xml; charset=utf-8", "application/rss+xml", "/feed.xml", "rss_url"),
         ("atom", "atom.xml", "application/atom+xml; charset=utf-8", "application/atom+xml", "/atom.xml", "atom_url"),
-        ("json", "feed.json", "application/feed+json; charset=utf-8", "application/feed+json", "/feed.json",
-         "json_url"),
+        (
+            "json",
+            "feed.json",
+            "application/feed+json; charset=utf-8",
+            "application/feed+json",
+            "/feed.json",
+            "json_url",
+        ),
     ]
     assert [f.build for f in FORMATS.values()] == [build_rss, build_atom, build_json]
     assert format_at("/feed.json") is FORMATS["json"] and format_at("/feed.xml") is FORMATS["rss"]
@@ -666,7 +702,9 @@ def test_build_all_and_write_all(tmp_path: Path) -> None:
     out = tmp_path / "public"  # created
     assert write_all(out, bodies) == [out / "feed.xml", out / "atom.xml", out / "feed.json"]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == {
-        "feed.xml": bodies["rss"], "atom.xml": bodies["atom"], "feed.json": bodies["json"]
+        "feed.xml": bodies["rss"],
+        "atom.xml": bodies["atom"],
+        "feed.json": bodies["json"],
     }
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in out.iterdir())
     assert write_all(out, {"json": b"{}"}) == [out / "feed.json"]  # only what is given

@@ -91,12 +91,21 @@ def serve(folder: Path, db: Path, nofile: int | None = None) -> Iterator[Served]
     """`icesco-monitor serve` on a free port of 127.0.0.1, until SIGTERM (which must stop it,
     cleanly, within 10 s). nofile: its descriptor limit (soft and hard)."""
     cfg = folder / "config.yaml"
-    cfg.write_text(json.dumps({
-        "database": str(db),
-        "replay": {"paths": [str(DUMPS)]},
-        "service": {"mode": "replay", "crawl_every_minutes": 60, "crawl_jitter_seconds": 0,
-                    "digest_check_seconds": 3600},
-    }), encoding="utf-8")
+    cfg.write_text(
+        json.dumps(
+            {
+                "database": str(db),
+                "replay": {"paths": [str(DUMPS)]},
+                "service": {
+                    "mode": "replay",
+                    "crawl_every_minutes": 60,
+                    "crawl_jitter_seconds": 0,
+                    "digest_check_seconds": 3600,
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     port = free_port()
     log = folder / f"serve-{port}.log"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -108,7 +117,11 @@ def serve(folder: Path, db: Path, nofile: int | None = None) -> Iterator[Served]
     with open(log, "wb") as err:  # a file, not a pipe: a full pipe would block the server's logging
         proc = subprocess.Popen(
             [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "serve", "--port", str(port)],
-            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=limit,
+            cwd=folder,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            preexec_fn=limit,
         )
     served = Served(proc, port, log)
     try:
@@ -174,7 +187,9 @@ def idle_keep_alive(port: int) -> socket.socket:
         data += chunk
     head, body = data.split(b"\r\n\r\n", 1)
     assert head.startswith(b"HTTP/1.1 ") and b"connection: close" not in head.lower(), head
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")))
+    length = int(
+        next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+    )
     while len(body) < length:
         body += s.recv(4096)
     return s
@@ -246,10 +261,12 @@ def test_slowloris_and_idle_keep_alives_do_not_starve_the_server(archive: Path, 
             slowest = {path: max(t) for path, t in timings.items()}
             threads, rss = srv.status("Threads"), srv.status("VmRSS")
             sockets_held = srv.sockets()
-            print(f"\n500 hostile connections opened in {opened:.2f}s; slowest answers: "
-                  + ", ".join(f"{p} {1000 * t:.0f} ms" for p, t in slowest.items())
-                  + f"; threads {threads_before} -> {threads}; RSS {rss_before // 1024} -> {rss // 1024} MiB;"
-                  f" sockets {sockets_before} -> {sockets_held}")
+            print(
+                f"\n500 hostile connections opened in {opened:.2f}s; slowest answers: "
+                + ", ".join(f"{p} {1000 * t:.0f} ms" for p, t in slowest.items())
+                + f"; threads {threads_before} -> {threads}; RSS {rss_before // 1024} -> {rss // 1024} MiB;"
+                f" sockets {sockets_before} -> {sockets_held}"
+            )
             assert all(t < ANSWER_WITHIN for t in slowest.values()), slowest
             # No thread per connection: waitress's fixed pool (8) plus the service's own threads.
             assert threads <= threads_before + 2 and threads <= 40, (threads_before, threads)
@@ -311,8 +328,9 @@ def short_timeouts(tmp_path: Path) -> Iterator[WebServer]:
     cfg = Config(database=str(tmp_path / "web.db"))
     with Archive(cfg.database):
         pass
-    srv = WebServer(cfg, FeedCache(cfg), "127.0.0.1", 0, channel_timeout=1.5, request_timeout=1.5,
-                    cleanup_interval=0.25)
+    srv = WebServer(
+        cfg, FeedCache(cfg), "127.0.0.1", 0, channel_timeout=1.5, request_timeout=1.5, cleanup_interval=0.25
+    )
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv
@@ -332,7 +350,7 @@ def test_slow_and_idle_clients_are_timed_out(short_timeouts: WebServer) -> None:
         steady_request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
         started = time.monotonic()
         for k in range(0, len(steady_request), 10):
-            steady.sendall(steady_request[k:k + 10])
+            steady.sendall(steady_request[k : k + 10])
             if still_open(slow):
                 slow.send(b"a")
             time.sleep(0.05)

@@ -23,7 +23,8 @@ def imports(path: Path) -> set[str]:
 
 def test_crawler_imports_nothing_of_the_other_packages() -> None:
     offenders = {
-        str(p.relative_to(ROOT)): sorted(imports(p) & {"monitor", "feeds"}) for p in sorted((ROOT / "crawler").glob("*.py"))
+        str(p.relative_to(ROOT)): sorted(imports(p) & {"monitor", "feeds"})
+        for p in sorted((ROOT / "crawler").glob("*.py"))
     }
     assert {k: v for k, v in offenders.items() if v} == {}
 

@@ -46,8 +46,13 @@ def test_json_ld_only() -> None:
         "@context": "https://schema.org",
         "@graph": [
             {"@type": "WebPage", "name": "x"},
-            {"@type": "NewsArticle", "headline": "ICESCO Holds a Test Event", "datePublished": "2024-07-11T10:00:00Z",
-             "articleSection": ["Culture", "News"], "articleBody": "One.\nTwo."},
+            {
+                "@type": "NewsArticle",
+                "headline": "ICESCO Holds a Test Event",
+                "datePublished": "2024-07-11T10:00:00Z",
+                "articleSection": ["Culture", "News"],
+                "articleBody": "One.\nTwo.",
+            },
         ],
     }
     html = page(f"<script type='application/ld+json'>{json.dumps(ld)}</script>", "<div id='app'></div>")
@@ -74,8 +79,11 @@ def test_old_layout_with_date_line_and_no_metadata() -> None:
 
 
 def test_french_page_takes_its_language_from_the_url() -> None:
-    html = page("", "<article><h1 class='entry-title'>L’ICESCO participe</h1><div class='entry-content'>"
-                "<p>Le 5 décembre 2022 à Marrakech.</p></div></article>")
+    html = page(
+        "",
+        "<article><h1 class='entry-title'>L’ICESCO participe</h1><div class='entry-content'>"
+        "<p>Le 5 décembre 2022 à Marrakech.</p></div></article>",
+    )
     item = parse_article(html, "https://icesco.org/fr/2022/12/05/licesco-participe/")
     assert (item.lang, item.published_at, item.slug) == ("fr", "2022-12-05", "licesco-participe")
 
@@ -100,8 +108,15 @@ def test_listing_links_and_next_page() -> None:
     links, nxt = parse_listing(html, base, {"icesco.org"})
     assert links == ["https://www.icesco.org/en/2024/07/11/b/", "https://icesco.org/en/2024/07/10/a/"]
     assert nxt == "https://icesco.org/en/category/news/page/2/"
-    links, nxt = parse_listing(page("", "<a class='page-numbers' href='/en/category/news/page/3/'>3</a>"
-                                        "<a class='page-numbers' href='/en/category/news/page/2/'>2</a>"), base, {"icesco.org"})
+    links, nxt = parse_listing(
+        page(
+            "",
+            "<a class='page-numbers' href='/en/category/news/page/3/'>3</a>"
+            "<a class='page-numbers' href='/en/category/news/page/2/'>2</a>",
+        ),
+        base,
+        {"icesco.org"},
+    )
     assert (links, nxt) == ([], "https://icesco.org/en/category/news/page/2/")
 
 
@@ -109,9 +124,11 @@ ARTICLE = "https://icesco.org/en/2024/07/11/icesco-holds-a-test-event/"
 
 
 def article_page(canonical: str) -> str:
-    return page(f"<link rel='canonical' href='{canonical}'>",
-                "<article><h1 class='entry-title'>ICESCO Holds a Test Event</h1>"
-                "<div class='entry-content'><p>Body.</p></div></article>")
+    return page(
+        f"<link rel='canonical' href='{canonical}'>",
+        "<article><h1 class='entry-title'>ICESCO Holds a Test Event</h1>"
+        "<div class='entry-content'><p>Body.</p></div></article>",
+    )
 
 
 @pytest.mark.parametrize(
@@ -125,40 +142,60 @@ def article_page(canonical: str) -> str:
 )
 def test_canonical_is_used_only_on_an_allowed_host_and_for_the_same_article(canonical: str, stored: str) -> None:
     item = parse_article(article_page(canonical), ARTICLE, {"icesco.org"})
-    assert (item.url, item.slug, item.id) == (stored, "icesco-holds-a-test-event", parse_article(
-        article_page(ARTICLE), ARTICLE, {"icesco.org"}).id)
+    assert (item.url, item.slug, item.id) == (
+        stored,
+        "icesco-holds-a-test-event",
+        parse_article(article_page(ARTICLE), ARTICLE, {"icesco.org"}).id,
+    )
 
 
 def test_older_layout_repeating_the_title_below_its_dateline_is_one_article() -> None:
-    html = page("", "<div class='post'><h1 class='post-title'>ICESCO Holds a Test Event</h1>"
-                "<div class='post-content'><p>20 June 2019</p><p>Rabat: 20/06/2019</p>"
-                "<h2>ICESCO Holds a Test Event</h2><p>The first paragraph.</p><p>The second.</p></div></div>")
+    html = page(
+        "",
+        "<div class='post'><h1 class='post-title'>ICESCO Holds a Test Event</h1>"
+        "<div class='post-content'><p>20 June 2019</p><p>Rabat: 20/06/2019</p>"
+        "<h2>ICESCO Holds a Test Event</h2><p>The first paragraph.</p><p>The second.</p></div></div>",
+    )
     item = parse_article(html, "https://icesco.org/en/2019/06/20/icesco-holds-a-test-event/")
     assert (item.title, item.paragraphs) == ("ICESCO Holds a Test Event", ["The first paragraph.", "The second."])
 
 
 def test_block_theme_article_title_date_with_offset_and_post_terms() -> None:
-    html = page("<title>ICESCO Holds a Test Event &#8211; ICESCO</title>",
-                "<header class='wp-block-template-part'><nav><a href='/en/2024/01/01/menu/'>menu</a></nav></header>"
-                "<main><h1 class='wp-block-post-title'>ICESCO Holds a Test Event</h1>"
-                "<div class='entry-content wp-block-post-content'><p>Body &amp; more.</p></div>"
-                "<div class='wp-block-post-date'><time datetime='2025-01-15T00:30:00+01:00'>January 15, 2025</time></div>"
-                "<div class='taxonomy-category wp-block-post-terms'><a href='/en/category/news/' rel='tag'>News</a>"
-                "</div><div class='taxonomy-post_tag wp-block-post-terms'><a href='/en/tag/x/' rel='tag'>x</a></div>"
-                "</main>")
+    html = page(
+        "<title>ICESCO Holds a Test Event &#8211; ICESCO</title>",
+        "<header class='wp-block-template-part'><nav><a href='/en/2024/01/01/menu/'>menu</a></nav></header>"
+        "<main><h1 class='wp-block-post-title'>ICESCO Holds a Test Event</h1>"
+        "<div class='entry-content wp-block-post-content'><p>Body &amp; more.</p></div>"
+        "<div class='wp-block-post-date'><time datetime='2025-01-15T00:30:00+01:00'>January 15, 2025</time></div>"
+        "<div class='taxonomy-category wp-block-post-terms'><a href='/en/category/news/' rel='tag'>News</a>"
+        "</div><div class='taxonomy-post_tag wp-block-post-terms'><a href='/en/tag/x/' rel='tag'>x</a></div>"
+        "</main>",
+    )
     item = parse_article(html, "https://icesco.org/en/2025/01/15/icesco-holds-a-test-event/")
-    assert summary(item) == ("ICESCO Holds a Test Event", "https://icesco.org/en/2025/01/15/icesco-holds-a-test-event/",
-                             "2025-01-14T23:30:00+00:00", ["Body & more."], "en", ["News"])
+    assert summary(item) == (
+        "ICESCO Holds a Test Event",
+        "https://icesco.org/en/2025/01/15/icesco-holds-a-test-event/",
+        "2025-01-14T23:30:00+00:00",
+        ["Body & more."],
+        "en",
+        ["News"],
+    )
 
 
 def test_listing_links_inside_entry_headers_are_article_links() -> None:
     """WordPress's classic themes put each title link in <header class="entry-header">."""
-    html = page("", "<header id='masthead'><nav><a href='/en/2024/01/01/menu/'>menu</a></nav></header>"
-                "<main id='main'><article><header class='entry-header'><h2 class='entry-title'>"
-                "<a href='/en/2025/11/03/first/'>First</a></h2></header></article>"
-                "<article><header class='entry-header'><h2 class='entry-title'><a href='/en/2025/10/01/second/'>Second</a>"
-                "</h2></header></article></main>"
-                "<footer><aside class='widget'><a href='/en/2025/11/03/first/'>Recent</a>"
-                "<a href='/en/2020/01/01/old/'>Old</a></aside></footer>")
+    html = page(
+        "",
+        "<header id='masthead'><nav><a href='/en/2024/01/01/menu/'>menu</a></nav></header>"
+        "<main id='main'><article><header class='entry-header'><h2 class='entry-title'>"
+        "<a href='/en/2025/11/03/first/'>First</a></h2></header></article>"
+        "<article><header class='entry-header'><h2 class='entry-title'><a href='/en/2025/10/01/second/'>Second</a>"
+        "</h2></header></article></main>"
+        "<footer><aside class='widget'><a href='/en/2025/11/03/first/'>Recent</a>"
+        "<a href='/en/2020/01/01/old/'>Old</a></aside></footer>",
+    )
     links, nxt = parse_listing(html, "https://icesco.org/en/category/news/", {"icesco.org"})
-    assert (links, nxt) == (["https://icesco.org/en/2025/11/03/first/", "https://icesco.org/en/2025/10/01/second/"], None)
+    assert (links, nxt) == (
+        ["https://icesco.org/en/2025/11/03/first/", "https://icesco.org/en/2025/10/01/second/"],
+        None,
+    )

@@ -15,13 +15,17 @@ from crawler.urls import article_id, canonical_url, slugify
 from feeds.render import FeedInfo, build_rss
 from monitor.digests import DigestSettings, Subscriber, render_digest
 
-QUICK = settings(max_examples=max(150, settings().max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+QUICK = settings(
+    max_examples=max(150, settings().max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 hosts = st.sampled_from(["icesco.org", "www.icesco.org", "WWW.ICESCO.ORG", "127.0.0.1:8080"])
 segments = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20).filter(
     lambda s: s not in (".", "..")
 )
-queries = st.lists(st.tuples(st.sampled_from(["utm_source", "a", "b", "fbclid", "page"]), st.text(max_size=5)), max_size=4)
+queries = st.lists(
+    st.tuples(st.sampled_from(["utm_source", "a", "b", "fbclid", "page"]), st.text(max_size=5)), max_size=4
+)
 
 
 @QUICK
@@ -56,7 +60,9 @@ def test_ids_are_stable_hex(slug: str, lang: str) -> None:
     assert a == article_id(lang.upper(), slug) and len(a) == 16 and int(a, 16) >= 0
 
 
-words = st.lists(st.text(st.characters(blacklist_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=8), min_size=1, max_size=12)
+words = st.lists(
+    st.text(st.characters(blacklist_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=8), min_size=1, max_size=12
+)
 
 
 @QUICK
@@ -79,8 +85,15 @@ def test_the_dump_parser_never_crashes(text: str) -> None:
 
 
 hostile = st.text(st.characters(blacklist_categories=()), max_size=80) | st.sampled_from(
-    ["<script>alert(1)</script>", "]]>", "\r\nBcc: evil@example.com", "\ud800", "\x00\x1b", "javascript:alert(1)",
-     "data:text/html,<script>alert(1)</script>"]
+    [
+        "<script>alert(1)</script>",
+        "]]>",
+        "\r\nBcc: evil@example.com",
+        "\ud800",
+        "\x00\x1b",
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+    ]
 )
 
 
@@ -88,16 +101,29 @@ hostile = st.text(st.characters(blacklist_categories=()), max_size=80) | st.samp
 @given(hostile, hostile, hostile)
 def test_feeds_stay_valid_and_mail_headers_intact(title: str, body: str, url: str) -> None:
     row = {
-        "id": "0123456789abcdef", "url": url, "lang": "en", "slug": "x", "title": title or "t", "subtitle": None,
-        "body": body or "b", "published_at": "2026-01-01", "modified_at": None, "categories": [title],
-        "first_seen_at": "2026-01-01T00:00:00+00:00", "updated_at": None, "revision": 0,
+        "id": "0123456789abcdef",
+        "url": url,
+        "lang": "en",
+        "slug": "x",
+        "title": title or "t",
+        "subtitle": None,
+        "body": body or "b",
+        "published_at": "2026-01-01",
+        "modified_at": None,
+        "categories": [title],
+        "first_seen_at": "2026-01-01T00:00:00+00:00",
+        "updated_at": None,
+        "revision": 0,
     }
     data = build_rss([row], FeedInfo())
     parsed = feedparser.parse(data)
     assert not parsed.bozo
     assert all(e.link.startswith(("http://", "https://")) for e in parsed.entries)
     msg = render_digest(
-        Subscriber(address="reader@example.org"), [row], dt.datetime(2026, 1, 2, tzinfo=dt.UTC), DigestSettings(),
+        Subscriber(address="reader@example.org"),
+        [row],
+        dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        DigestSettings(),
         digest_key="k",
     )
     assert msg.get_all("To") == ["reader@example.org"] and msg.get_all("Bcc") is None

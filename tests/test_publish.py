@@ -77,7 +77,9 @@ def test_feed_files_are_valid_ordered_and_byte_stable(tmp_path: Path) -> None:
     edited = tmp_path / "edited"
     edited.mkdir()
     text = (DUMPS / "004_e43dae5bf61759dd.txt").read_text(encoding="utf-8")
-    edited_text = text.replace("The meeting was attended on behalf of ICESCO", "The meeting, a corrected one, was attended on behalf of ICESCO")
+    edited_text = text.replace(
+        "The meeting was attended on behalf of ICESCO", "The meeting, a corrected one, was attended on behalf of ICESCO"
+    )
     assert edited_text != text
     (edited / "004_e43dae5bf61759dd.txt").write_text(edited_text, encoding="utf-8")
     assert crawl_json("--replay", str(edited), db=tmp_path / "archive.db", config=cfg)["updated"] == 1
@@ -116,7 +118,10 @@ def test_digests_exactly_once_over_smtp(tmp_path: Path, sink: SmtpSink) -> None:
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     text = msg.get_body(("plain",)).get_content()
-    for title in ("ICESCO Participates in 9th Education ODA Conference", "ICESCO and IOM explore strengthening cooperation"):
+    for title in (
+        "ICESCO Participates in 9th Education ODA Conference",
+        "ICESCO and IOM explore strengthening cooperation",
+    ):
         assert title in text
     assert "ICESCO DG Receives Ambassador of Greece to Rabat" not in text  # first seen before subscribing
     assert msg["List-Id"] and msg["List-Unsubscribe"] and msg["Message-ID"]
@@ -183,13 +188,21 @@ def test_a_permanent_refusal_is_recorded_and_reported(tmp_path: Path, sink: Smtp
 
 
 def test_dry_run_writes_eml_files_and_records_nothing(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, subscribers=[
-        {"address": "reader@example.org", "cadence": "daily", "at": "07:00"},
-        {"address": "french@example.org", "cadence": "weekly", "weekday": "monday", "languages": ["fr"]},
-    ])
+    cfg = write_config(
+        tmp_path,
+        subscribers=[
+            {"address": "reader@example.org", "cadence": "daily", "at": "07:00"},
+            {"address": "french@example.org", "cadence": "weekly", "weekday": "monday", "languages": ["fr"]},
+        ],
+    )
     subscribe(cfg)
-    crawl_json("--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), str(SAMPLES / "article-fr-2022-12-05.txt"),
-               db=tmp_path / "archive.db", config=cfg)
+    crawl_json(
+        "--replay",
+        str(DUMPS / "001_5d01d3af697e6fda.txt"),
+        str(SAMPLES / "article-fr-2022-12-05.txt"),
+        db=tmp_path / "archive.db",
+        config=cfg,
+    )
     outbox = tmp_path / "dry"
     result = digest(cfg, AFTER + dt.timedelta(days=7), "--dry-run", "--outbox", str(outbox))
     assert result["dry_run"] is True
@@ -273,7 +286,7 @@ def test_smtp_secrets_never_reach_output_status_or_metrics(tmp_path: Path) -> No
             metrics = metrics_text(a.metrics())
         for text in (proc.stdout, proc.stderr, status.stdout, status.stderr, metrics):
             assert secret not in text
-        assert 'icesco_digests_failed_total 1' in metrics
+        assert "icesco_digests_failed_total 1" in metrics
 
 
 def test_the_issue_s_commands_in_one_second_send_only_what_is_new(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from helpers import ROOT
 
-SITECUSTOMIZE = '''
+SITECUSTOMIZE = """
 import socket
 _real_getaddrinfo, _real_gethostbyname = socket.getaddrinfo, socket.gethostbyname
 def getaddrinfo(host, *args, **kwargs):
@@ -29,7 +29,7 @@ def getaddrinfo(host, *args, **kwargs):
 def gethostbyname(host):
     return "127.0.0.1" if host == "rebind.test" else _real_gethostbyname(host)
 socket.getaddrinfo, socket.gethostbyname = getaddrinfo, gethostbyname
-'''
+"""
 
 
 def test_a_name_that_rebinds_to_loopback_is_not_fetched(tmp_path: Path) -> None:
@@ -57,9 +57,22 @@ def test_a_name_that_rebinds_to_loopback_is_not_fetched(tmp_path: Path) -> None:
         url = f"http://rebind.test:{server.server_address[1]}/en/category/news/"
         (tmp_path / "c.yaml").write_text("database: a.db\ncrawl: {download_delay: 0, hosts: [rebind.test]}\n")
         proc = subprocess.run(
-            [sys.executable, "-m", "monitor.cli", "--config", str(tmp_path / "c.yaml"), "crawl", "--json",
-             "--start-url", url],
-            capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "monitor.cli",
+                "--config",
+                str(tmp_path / "c.yaml"),
+                "crawl",
+                "--json",
+                "--start-url",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=ROOT,
         )
     finally:
         server.shutdown()

@@ -17,7 +17,12 @@ def count(db: Path) -> int:
 def test_replaying_the_five_dumps_gives_50_articles_and_again_none(db: Path) -> None:
     first = crawl_json("--replay", str(DUMPS), db=db)
     assert (first["mode"], first["status"], first["new"], first["updated"], first["unchanged"], first["errors"]) == (
-        "replay", "ok", 50, 0, 0, 0,
+        "replay",
+        "ok",
+        50,
+        0,
+        0,
+        0,
     )
     assert first["pages_fetched"] == 5
     second = crawl_json("--replay", str(DUMPS), db=db)
@@ -74,7 +79,9 @@ def test_bad_dumps_fail_alone_and_nothing_stored_is_lost(tmp_path: Path, db: Pat
         "Disclaimer: You are using Google Translate.\n\nyour opinion\n\nUser Feedback\n", encoding="utf-8"
     )
     (bad / "05-truncated.txt").write_bytes((DUMPS / "001_5d01d3af697e6fda.txt").read_bytes()[:3000])
-    (bad / "06-good.txt").write_text("A Fresh Title Never Seen\n\nIts one paragraph, on 3 May 2024.\n", encoding="utf-8")
+    (bad / "06-good.txt").write_text(
+        "A Fresh Title Never Seen\n\nIts one paragraph, on 3 May 2024.\n", encoding="utf-8"
+    )
     result = crawl_json("--replay", str(bad), db=db)
     assert result["status"] == "ok"
     # The cut dump's two articles are cut copies of stored ones: unchanged, not edits.
@@ -135,7 +142,8 @@ def test_config_rejects_non_finite_numbers_and_unquoted_times(tmp_path: Path) ->
     cfg.write_text("service:\n  crawl_every_minutes: .nan\n", encoding="utf-8")
     proc = run_cli("status", config=cfg)
     assert (proc.returncode, proc.stderr.strip()) == (
-        2, f"icesco-monitor: bad configuration: {cfg}: service.crawl_every_minutes: expected a number, got nan"
+        2,
+        f"icesco-monitor: bad configuration: {cfg}: service.crawl_every_minutes: expected a number, got nan",
     )
     cfg.write_text("subscribers:\n  - address: reader@example.org\n    at: 7:30\n", encoding="utf-8")
     proc = run_cli("status", config=cfg)

@@ -27,7 +27,18 @@ def free_port() -> int:
 
 def start(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "monitor.cli", "--db", str(tmp_path / "svc.db"), "serve", "--demo", "--port", str(port), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "monitor.cli",
+        "--db",
+        str(tmp_path / "svc.db"),
+        "serve",
+        "--demo",
+        "--port",
+        str(port),
+        *extra,
+    ]
     return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -97,20 +108,35 @@ def test_sigterm_during_a_slow_crawl_stops_within_seconds(tmp_path: Path) -> Non
 
     from fakesite import FakeSite, SiteArticle
 
-    article = SiteArticle(slug="a-slow-one", title="A Slow One", published=dt.datetime.now(dt.UTC), paragraphs=["Text."])
+    article = SiteArticle(
+        slug="a-slow-one", title="A Slow One", published=dt.datetime.now(dt.UTC), paragraphs=["Text."]
+    )
     with FakeSite([article]) as site:
         site.delay("/en/category/news/", 60)
         cfg = tmp_path / "config.yaml"
-        cfg.write_text(json.dumps({
-            "database": str(tmp_path / "svc.db"),
-            "crawl": {"start_urls": [f"{site.base_url}/en/category/news/"], "download_delay": 0, "timeout": 120},
-            "service": {"mode": "live", "crawl_every_minutes": 60},
-        }), encoding="utf-8")
+        cfg.write_text(
+            json.dumps(
+                {
+                    "database": str(tmp_path / "svc.db"),
+                    "crawl": {
+                        "start_urls": [f"{site.base_url}/en/category/news/"],
+                        "download_delay": 0,
+                        "timeout": 120,
+                    },
+                    "service": {"mode": "live", "crawl_every_minutes": 60},
+                }
+            ),
+            encoding="utf-8",
+        )
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         port = free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "serve", "--port", str(port)],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             wait_for(lambda: any(h.path == "/en/category/news/" for h in site.hits), timeout=30)
@@ -140,8 +166,10 @@ def test_the_scheduler_writes_the_feed_files_once_per_change(tmp_path: Path) -> 
     cfg = Config(database=str(tmp_path / "svc.db"))
     cfg.feed.out_dir = str(out)
     with Archive(cfg.database) as a:
-        a.store([ArticleItem(title="First", paragraphs=["One."], published_at="2026-01-02")],
-                dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+        a.store(
+            [ArticleItem(title="First", paragraphs=["One."], published_at="2026-01-02")],
+            dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        )
     service = Service(cfg, None, "127.0.0.1", 0)
     service.publish()
     assert len(feedparser.parse((out / "feed.xml").read_bytes()).entries) == 1
@@ -151,8 +179,10 @@ def test_the_scheduler_writes_the_feed_files_once_per_change(tmp_path: Path) -> 
     service.publish()  # nothing changed: not rewritten
     assert (out / "feed.xml").stat().st_mtime_ns == stamp
     with Archive(cfg.database) as a:
-        a.store([ArticleItem(title="Second", paragraphs=["Two."], published_at="2026-01-03")],
-                dt.datetime(2026, 1, 3, tzinfo=dt.UTC))
+        a.store(
+            [ArticleItem(title="Second", paragraphs=["Two."], published_at="2026-01-03")],
+            dt.datetime(2026, 1, 3, tzinfo=dt.UTC),
+        )
     service.feeds.refresh(Archive(cfg.database, migrate=False))  # as a GET would: in memory only
     service.publish()  # the files are older than what is served: written
     assert len(feedparser.parse((out / "feed.xml").read_bytes()).entries) == 2

@@ -29,8 +29,13 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Config]]:
     with Archive(cfg.database) as a:
         a.store(
             [
-                ArticleItem(title="First <b>Title</b>", paragraphs=["One & two."], published_at="2026-01-02",
-                            url="https://icesco.org/en/2026/01/02/first-title/", slug="first-title"),
+                ArticleItem(
+                    title="First <b>Title</b>",
+                    paragraphs=["One & two."],
+                    published_at="2026-01-02",
+                    url="https://icesco.org/en/2026/01/02/first-title/",
+                    slug="first-title",
+                ),
                 ArticleItem(title="Second Title", paragraphs=["Three."], published_at="2026-01-03"),
             ],
             dt.datetime(2026, 1, 3, 12, tzinfo=dt.UTC),
@@ -64,8 +69,10 @@ def test_feeds_answer_conditional_requests(server: tuple[str, Config]) -> None:
     assert get(f"{base}/feed.xml", {"If-Modified-Since": "Fri, 02 Jan 2026 00:00:00 GMT"})[0] == 200
     # An article found later but dated earlier changes the feed: Last-Modified moves.
     with Archive(cfg.database) as a:
-        a.store([ArticleItem(title="Older News", paragraphs=["Old."], published_at="2025-12-01")],
-                dt.datetime(2026, 1, 4, 8, tzinfo=dt.UTC))
+        a.store(
+            [ArticleItem(title="Older News", paragraphs=["Old."], published_at="2025-12-01")],
+            dt.datetime(2026, 1, 4, 8, tzinfo=dt.UTC),
+        )
     status, later, _ = get(f"{base}/feed.xml", {"If-Modified-Since": headers["Last-Modified"]})
     assert (status, later["Last-Modified"]) == (200, "Sun, 04 Jan 2026 08:00:00 GMT")
     status, headers, body = get(f"{base}/atom.xml", method="HEAD")
@@ -120,8 +127,12 @@ def test_json_feed_is_served_with_validators(server: tuple[str, Config]) -> None
     assert re.fullmatch(r'"[0-9a-f]{32}"', etag) and etag != get(f"{base}/feed.xml")[1]["ETag"]
     assert get(f"{base}/feed.json")[2] == body  # byte-stable
     status, again, empty = get(f"{base}/feed.json", {"If-None-Match": etag})
-    assert (status, again["ETag"], again["Content-Type"], empty) == (304, etag, "application/feed+json; charset=utf-8",
-                                                                     b"")
+    assert (status, again["ETag"], again["Content-Type"], empty) == (
+        304,
+        etag,
+        "application/feed+json; charset=utf-8",
+        b"",
+    )
     assert get(f"{base}/feed.json", {"If-None-Match": f'"other", W/{etag}'})[0] == 304
     assert get(f"{base}/feed.json", {"If-None-Match": '"other"'})[0] == 200
     assert get(f"{base}/feed.json", {"If-Modified-Since": headers["Last-Modified"]})[0] == 304
@@ -131,9 +142,18 @@ def test_json_feed_is_served_with_validators(server: tuple[str, Config]) -> None
 
     # A new article: a new body, ETag and Last-Modified; the old ETag no longer matches.
     with Archive(cfg.database) as a:
-        a.store([ArticleItem(title="Nouvelle", paragraphs=["Texte."], published_at="2026-01-04", lang="fr",
-                             categories=["Culture"])],
-                dt.datetime(2026, 1, 4, 8, tzinfo=dt.UTC))
+        a.store(
+            [
+                ArticleItem(
+                    title="Nouvelle",
+                    paragraphs=["Texte."],
+                    published_at="2026-01-04",
+                    lang="fr",
+                    categories=["Culture"],
+                )
+            ],
+            dt.datetime(2026, 1, 4, 8, tzinfo=dt.UTC),
+        )
     status, later, changed = get(f"{base}/feed.json", {"If-None-Match": etag})
     assert (status, later["Last-Modified"]) == (200, "Sun, 04 Jan 2026 08:00:00 GMT") and later["ETag"] != etag
     newest = json.loads(changed)["items"][0]
@@ -146,8 +166,10 @@ def test_json_feed_is_served_with_validators(server: tuple[str, Config]) -> None
 def test_every_format_is_written_as_a_file(tmp_path: Path) -> None:
     cfg = Config(database=str(tmp_path / "web.db"))
     with Archive(cfg.database) as a:
-        a.store([ArticleItem(title="Only One", paragraphs=["Text."], published_at="2026-01-02")],
-                dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+        a.store(
+            [ArticleItem(title="Only One", paragraphs=["Text."], published_at="2026-01-02")],
+            dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        )
         rows = a.articles(limit=cfg.feed.items)
         feeds = FeedCache(cfg)
         feeds.refresh(a)
@@ -157,7 +179,11 @@ def test_every_format_is_written_as_a_file(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in out.iterdir()} == served
     assert (feeds.rss, feeds.atom) == (feeds["rss"], feeds["atom"])
     again = tmp_path / "again"
-    assert write_feed_files(again, rows, feed_info(cfg)) == [again / "feed.xml", again / "atom.xml", again / "feed.json"]
+    assert write_feed_files(again, rows, feed_info(cfg)) == [
+        again / "feed.xml",
+        again / "atom.xml",
+        again / "feed.json",
+    ]
     assert {p.name: p.read_bytes() for p in again.iterdir()} == served  # byte for byte
 
 
@@ -236,7 +262,7 @@ def test_http_details_keep_alive_head_and_methods(server: tuple[str, Config]) ->
         assert resp.getheader("X-Content-Type-Options") == "nosniff"
         assert resp.getheader("Cache-Control") == "max-age=300"
         etag = resp.getheader("ETag")
-        conn.request("GET", "/feed.xml", headers={"If-None-Match": f"W/{etag}, \"x\""})
+        conn.request("GET", "/feed.xml", headers={"If-None-Match": f'W/{etag}, "x"'})
         resp = conn.getresponse()
         assert (resp.status, resp.read()) == (304, b"")
         # waitress sends a 304 without Content-Length and closes the connection after it
@@ -279,8 +305,10 @@ def test_serving_the_feed_writes_no_file(tmp_path: Path) -> None:
     cfg = Config(database=str(tmp_path / "web.db"))
     cfg.feed.out_dir = str(out)
     with Archive(cfg.database) as a:
-        a.store([ArticleItem(title="Only One", paragraphs=["Text."], published_at="2026-01-02")],
-                dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+        a.store(
+            [ArticleItem(title="Only One", paragraphs=["Text."], published_at="2026-01-02")],
+            dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        )
     srv = WebServer(cfg, FeedCache(cfg), "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
@@ -289,8 +317,10 @@ def test_serving_the_feed_writes_no_file(tmp_path: Path) -> None:
         assert get(f"{base}/feed.xml")[0] == 200
         assert get(f"{base}/atom.xml")[0] == 200
         with Archive(cfg.database) as a:  # a change: the next GET rebuilds, still in memory
-            a.store([ArticleItem(title="Another", paragraphs=["More."], published_at="2026-01-03")],
-                    dt.datetime(2026, 1, 3, tzinfo=dt.UTC))
+            a.store(
+                [ArticleItem(title="Another", paragraphs=["More."], published_at="2026-01-03")],
+                dt.datetime(2026, 1, 3, tzinfo=dt.UTC),
+            )
         status, _, body = get(f"{base}/feed.xml")
         assert status == 200 and len(feedparser.parse(body).entries) == 2
         assert not out.exists()

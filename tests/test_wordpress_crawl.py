@@ -78,7 +78,9 @@ def expected(wp: WordPress) -> list[tuple[str, str, str, str, list[str]]]:
 def stored(cfg: Path) -> list[tuple[str, str, str, str, list[str]]]:
     return sorted(
         (url, title, lang, published, json.loads(cats))
-        for url, title, lang, published, cats in rows(cfg, "SELECT url, title, lang, published_at, categories FROM articles")
+        for url, title, lang, published, cats in rows(
+            cfg, "SELECT url, title, lang, published_at, categories FROM articles"
+        )
     )
 
 
@@ -87,8 +89,17 @@ def kinds(wp: WordPress) -> list[tuple[str, int]]:
     out = []
     for r in wp.requests():
         uri = r["uri"]
-        kind = ("robots" if uri == "/robots.txt" else "rest" if "/wp-json/" in uri else "feed" if uri.rstrip("/").endswith("/feed")
-                else "listing" if "/category/" in uri else "article")
+        kind = (
+            "robots"
+            if uri == "/robots.txt"
+            else "rest"
+            if "/wp-json/" in uri
+            else "feed"
+            if uri.rstrip("/").endswith("/feed")
+            else "listing"
+            if "/category/" in uri
+            else "article"
+        )
         out.append((kind, r["status"]))
     return out
 
@@ -103,8 +114,13 @@ def test_html_reads_every_post_in_both_themes(wp: WordPress, tmp_path: Path, the
     assert stored(cfg) == want
     assert [s["mode"] for s in result["sources"]] == ["html", "html", "html"]
     # A new short post (no "Continue reading" link in twentytwentyone) is found by the next poll.
-    post = wp.add_post("en", "ICESCO Welcomes a New Member State", block_content("A short note of welcome."),
-                       "2026-11-20 09:00:00", ["news"])
+    post = wp.add_post(
+        "en",
+        "ICESCO Welcomes a New Member State",
+        block_content("A short note of welcome."),
+        "2026-11-20 09:00:00",
+        ["news"],
+    )
     again = crawl(cfg)
     assert (again["new"], again["errors"]) == (1, 0)
     assert rows(cfg, f"SELECT title, body FROM articles WHERE url = '{canonical_url(post['link'])}'") == [
@@ -124,8 +140,13 @@ def test_rest_api_idle_poll_new_post_and_edit_of_an_old_post(wp: WordPress, tmp_
     assert kinds(wp) == [("rest", 200)] * 3
     assert all(r["bytes"] <= 2048 for r in wp.requests()), wp.requests()
     # A new short post: still one request per start URL.
-    post = wp.add_post("en", "ICESCO Opens Registration for Its Summer School",
-                       block_content("Registration is open until the end of the month."), "2026-11-25 10:00:00", ["news"])
+    post = wp.add_post(
+        "en",
+        "ICESCO Opens Registration for Its Summer School",
+        block_content("Registration is open until the end of the month."),
+        "2026-11-25 10:00:00",
+        ["news"],
+    )
     wp.clear_log()
     new = crawl(cfg)
     assert (new["new"], new["updated"]) == (1, 0)
@@ -139,9 +160,9 @@ def test_rest_api_idle_poll_new_post_and_edit_of_an_old_post(wp: WordPress, tmp_
     wp.edit_post("en", oldest["id"], content=block_content("A corrected first paragraph.", *before.split("\n\n")[1:]))
     edited = crawl(cfg)
     assert (edited["new"], edited["updated"]) == (0, 1)
-    assert rows(cfg, "SELECT a.title, r.old_body, r.changed_fields FROM revisions r JOIN articles a ON a.id = r.article_id") == [
-        (oldest["title"], before, json.dumps(["body"]))
-    ]
+    assert rows(
+        cfg, "SELECT a.title, r.old_body, r.changed_fields FROM revisions r JOIN articles a ON a.id = r.article_id"
+    ) == [(oldest["title"], before, json.dumps(["body"]))]
     assert rows(cfg, f"SELECT revision FROM articles WHERE url = '{canonical_url(oldest['link'])}'") == [(1,)]
 
 
@@ -172,8 +193,9 @@ def test_a_dump_and_the_live_site_make_one_row(wp: WordPress, tmp_path: Path, so
     ]
     dump = tmp_path / "dumps" / "000.txt"
     dump.parent.mkdir()
-    dump.write_text(DUMP_HEADER + "".join(f"    {b}\n\n" for b in [title, *paragraphs]) + "    Latest articles\n",
-                    encoding="utf-8")
+    dump.write_text(
+        DUMP_HEADER + "".join(f"    {b}\n\n" for b in [title, *paragraphs]) + "    Latest articles\n", encoding="utf-8"
+    )
     cfg = config(tmp_path, wp, source=source)
     replayed = run_cli("crawl", "--replay", str(dump.parent), "--json", config=cfg)
     assert replayed.returncode == 0, replayed.stderr
@@ -222,7 +244,9 @@ def test_a_broken_layout_raises_the_alarm(wp: WordPress, tmp_path: Path) -> None
         code, body = health(loaded, archive.last_good_crawl(), dt.datetime.now(dt.UTC), archive.last_finished_crawl())
         assert archive.metrics()["alarms"] == 6
     assert (code, body["status"], body["alarms"]) == (
-        503, "degraded: the last crawl could not read the site (has its layout changed?)", result["alarms"]
+        503,
+        "degraded: the last crawl could not read the site (has its layout changed?)",
+        result["alarms"],
     )
     # The site mended: the next crawl is ok again.
     wp.set_layout(False)
@@ -262,9 +286,19 @@ def test_redirects_and_pages_past_the_end(wp: WordPress, tmp_path: Path) -> None
     """A start URL without its slash or as /page/1/ (WordPress answers 301), and a listing
     page that is gone (404 past the end) are no errors."""
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(yaml.safe_dump({"database": "c.db", "crawl": {
-        "start_urls": [wp.url("en", "category/news"), wp.url("fr", "category/a-la-une/page/1/")],
-        "download_delay": 0, "source": "html"}}), encoding="utf-8")
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "database": "c.db",
+                "crawl": {
+                    "start_urls": [wp.url("en", "category/news"), wp.url("fr", "category/a-la-une/page/1/")],
+                    "download_delay": 0,
+                    "source": "html",
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     result = crawl(cfg, "--full")
     assert (result["status"], result["errors"]) == ("ok", 0), result["messages"]
     want = [row for row in expected(wp) if row[2] in ("en", "fr")]
@@ -284,8 +318,13 @@ def test_a_backdated_post_is_found_at_the_daily_recheck(wp: WordPress, tmp_path:
     crawl(cfg)
     newest = max(p["date"] for p in wp.baseline_posts("en", "news"))
     backdated = (dt.datetime.fromisoformat(newest) - dt.timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S")
-    post = wp.add_post("en", "ICESCO Report Dated Last Month", block_content("Published today, dated a month before."),
-                       backdated, ["news"])
+    post = wp.add_post(
+        "en",
+        "ICESCO Report Dated Last Month",
+        block_content("Published today, dated a month before."),
+        backdated,
+        ["news"],
+    )
     assert crawl(cfg)["new"] == 0
     with sqlite3.connect(cfg.with_suffix(".db")) as conn:
         conn.execute("UPDATE sources SET checked_at = '2000-01-01T00:00:00+00:00'")
@@ -300,8 +339,13 @@ def test_a_post_in_a_category_not_known_yet_brings_its_name(wp: WordPress, tmp_p
     cfg = config(tmp_path, wp)
     crawl(cfg)
     wp.php("en", [{"op": "add_category", "slug": "culture", "name": "Culture"}])
-    post = wp.add_post("en", "ICESCO Celebrates Heritage Day", block_content("Heritage day."),
-                       dt.datetime.now(RABAT).strftime("%Y-%m-%d %H:%M:%S"), ["news", "culture"])
+    post = wp.add_post(
+        "en",
+        "ICESCO Celebrates Heritage Day",
+        block_content("Heritage day."),
+        dt.datetime.now(RABAT).strftime("%Y-%m-%d %H:%M:%S"),
+        ["news", "culture"],
+    )
     wp.clear_log()
     assert crawl(cfg)["new"] == 1
     assert rows(cfg, f"SELECT categories FROM articles WHERE url = '{canonical_url(post['link'])}'") == [

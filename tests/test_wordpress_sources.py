@@ -23,7 +23,8 @@ def test_discovery_from_head_links_and_link_header() -> None:
         "</head></html>"
     )
     assert discover(html, LISTING, "", HOSTS) == Discovery(
-        "https://icesco.org/ar/wp-json/", 7,
+        "https://icesco.org/ar/wp-json/",
+        7,
         "https://icesco.org/ar/category/%d8%a7%d9%84%d9%85%d8%b3%d8%aa%d8%ac%d8%af%d8%a7%d8%aa/feed/",
     )
     header = '<https://icesco.org/en/wp-json/>; rel="https://api.w.org/"'
@@ -45,18 +46,38 @@ def test_posts_query_asks_for_changes_since_the_cursor_oldest_first() -> None:
 
 def test_rest_posts_become_articles() -> None:
     posts = [
-        {"id": 11, "link": "https://icesco.org/en/2025/01/15/icesco-and-oman/", "date_gmt": "2025-01-14T23:30:00",
-         "modified_gmt": "2025-02-01T08:00:00", "title": {"rendered": "ICESCO &#038; Oman&#8217;s Commission"},
-         "content": {"rendered": "<p>First.</p>\n<p>Second &amp; last.</p>"}, "categories": [2, 3]},
-        {"id": 12, "link": "https://evil.example/en/2025/01/16/x/", "date_gmt": "2025-01-16T10:00:00",
-         "modified_gmt": "2025-03-01T08:00:00", "title": {"rendered": "X"}, "content": {"rendered": "<p>x</p>"}},
+        {
+            "id": 11,
+            "link": "https://icesco.org/en/2025/01/15/icesco-and-oman/",
+            "date_gmt": "2025-01-14T23:30:00",
+            "modified_gmt": "2025-02-01T08:00:00",
+            "title": {"rendered": "ICESCO &#038; Oman&#8217;s Commission"},
+            "content": {"rendered": "<p>First.</p>\n<p>Second &amp; last.</p>"},
+            "categories": [2, 3],
+        },
+        {
+            "id": 12,
+            "link": "https://evil.example/en/2025/01/16/x/",
+            "date_gmt": "2025-01-16T10:00:00",
+            "modified_gmt": "2025-03-01T08:00:00",
+            "title": {"rendered": "X"},
+            "content": {"rendered": "<p>x</p>"},
+        },
     ]
-    items, newest = parse_posts(json.dumps(posts), "https://icesco.org/en/wp-json/wp/v2/posts", HOSTS,
-                                {2: "News", 3: "Director-General"})
+    items, newest = parse_posts(
+        json.dumps(posts), "https://icesco.org/en/wp-json/wp/v2/posts", HOSTS, {2: "News", 3: "Director-General"}
+    )
     assert newest == "2025-03-01T08:00:00Z"
     assert [(i.title, i.paragraphs, i.published_at, i.modified_at, i.categories, i.slug, i.lang) for i in items] == [
-        ("ICESCO & Oman’s Commission", ["First.", "Second & last."], "2025-01-14T23:30:00+00:00",
-         "2025-02-01T08:00:00+00:00", ["Director-General", "News"], "icesco-and-oman", "en")
+        (
+            "ICESCO & Oman’s Commission",
+            ["First.", "Second & last."],
+            "2025-01-14T23:30:00+00:00",
+            "2025-02-01T08:00:00+00:00",
+            ["Director-General", "News"],
+            "icesco-and-oman",
+            "en",
+        )
     ]
 
 

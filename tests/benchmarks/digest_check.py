@@ -67,8 +67,18 @@ def _article(rng: random.Random, vocab: list[str], n: int, first_seen: dt.dateti
     stamp = first_seen.isoformat(timespec="seconds")
     lang = LANGS[n % 3]
     return (
-        f"bench-{n}", f"https://icesco.org/{lang}/2026/01/01/article-{n}/", lang, f"article-{n}", title, None, body,
-        first_seen.date().isoformat(), json.dumps([CATEGORIES[n % 4]]), stamp, stamp, f"hash-{n}",
+        f"bench-{n}",
+        f"https://icesco.org/{lang}/2026/01/01/article-{n}/",
+        lang,
+        f"article-{n}",
+        title,
+        None,
+        body,
+        first_seen.date().isoformat(),
+        json.dumps([CATEGORIES[n % 4]]),
+        stamp,
+        stamp,
+        f"hash-{n}",
     )
 
 
@@ -96,8 +106,10 @@ def subscribe(path: Path, subscribers: int) -> None:
         top = a.last_seq()
         a.conn.executemany(
             "INSERT INTO subscriptions (address, subscribed_at, last_due_at, after_seq, position) VALUES (?,?,?,0,?)",
-            [(f"reader{i}@example.org", "2020-01-01T00:00:00+00:00", "2020-01-01T00:00:00+00:00", top)
-             for i in range(subscribers)],
+            [
+                (f"reader{i}@example.org", "2020-01-01T00:00:00+00:00", "2020-01-01T00:00:00+00:00", top)
+                for i in range(subscribers)
+            ],
         )
 
 
@@ -160,7 +172,9 @@ def _peak_rss_mb() -> float:
 def run_cell(path: Path, subscribers: int, mode: str) -> dict[str, float]:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", str(path), str(subscribers), mode],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result

@@ -46,21 +46,32 @@ from wordpress import WordPress, block_content, wordpress_missing  # noqa: E402
 from crawler.pages import parse_listing  # noqa: E402
 
 MODES = ("auto", "feed", "html")
-LABELS = {"auto": "REST API (auto)", "feed": "category feed", "html": "HTML only", "naive": "naive recrawl",
-          "urlwatch": "urlwatch on the listing"}
+LABELS = {
+    "auto": "REST API (auto)",
+    "feed": "category feed",
+    "html": "HTML only",
+    "naive": "naive recrawl",
+    "urlwatch": "urlwatch on the listing",
+}
 
 
 def traffic(wp: WordPress) -> dict[str, Any]:
     log = wp.requests()
-    return {"requests": len(log), "bytes": sum(r["bytes"] for r in log),
-            "statuses": sorted({r["status"] for r in log})}
+    return {"requests": len(log), "bytes": sum(r["bytes"] for r in log), "statuses": sorted({r["status"] for r in log})}
 
 
 def write_config(folder: Path, wp: WordPress, mode: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     cfg = folder / "config.yaml"
-    cfg.write_text(json.dumps({"database": "a.db", "crawl": {
-        "start_urls": [wp.url("en", "category/news/")], "download_delay": 0, "source": mode}}), encoding="utf-8")
+    cfg.write_text(
+        json.dumps(
+            {
+                "database": "a.db",
+                "crawl": {"start_urls": [wp.url("en", "category/news/")], "download_delay": 0, "source": mode},
+            }
+        ),
+        encoding="utf-8",
+    )
     return cfg
 
 
@@ -103,10 +114,25 @@ class Urlwatch:
     def poll(self) -> None:
         assert self.exe is not None
         f = self.folder
-        cmd = [str(self.exe), "--urls", str(f / "urls.yaml"), "--config", str(f / "urlwatch.yaml"),
-               "--cache", str(f / "cache.db"), "--hooks", str(f / "hooks.py")]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=f, timeout=120,
-                              env={"PATH": "/usr/bin:/bin", "NO_PROXY": "*", "HOME": str(f)})
+        cmd = [
+            str(self.exe),
+            "--urls",
+            str(f / "urls.yaml"),
+            "--config",
+            str(f / "urlwatch.yaml"),
+            "--cache",
+            str(f / "cache.db"),
+            "--hooks",
+            str(f / "hooks.py"),
+        ]
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            cwd=f,
+            timeout=120,
+            env={"PATH": "/usr/bin:/bin", "NO_PROXY": "*", "HOME": str(f)},
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"urlwatch failed: {proc.stderr[-1000:]}")
 
@@ -117,8 +143,13 @@ def local_now() -> str:
 
 def changes(wp: WordPress, n_new: int, edits: int, tag: str) -> None:
     for i in range(n_new):
-        wp.add_post("en", f"ICESCO news {tag} {i}: a new short item", block_content(f"Item {tag} {i}, one paragraph."),
-                    local_now(), ["news"])  # as an editor publishes: dated now (site time)
+        wp.add_post(
+            "en",
+            f"ICESCO news {tag} {i}: a new short item",
+            block_content(f"Item {tag} {i}, one paragraph."),
+            local_now(),
+            ["news"],
+        )  # as an editor publishes: dated now (site time)
     for post in wp.baseline_posts("en", "news")[-edits:] if edits else []:
         wp.edit_post("en", post["id"], content=block_content(f"Edited ({tag}).", "Second paragraph."))
 
@@ -213,19 +244,28 @@ def report(results: dict[str, Any]) -> str:
         "| poll | " + " | ".join(LABELS[w] for w in who) + " |",
         "|---" * (len(who) + 1) + "|",
     ]
-    names = {"first": "first poll", "idle": "idle poll", "three_new": "poll with 3 new articles",
-             "day": "a day: 24 hourly polls, 8 new, 2 edits"}
+    names = {
+        "first": "first poll",
+        "idle": "idle poll",
+        "three_new": "poll with 3 new articles",
+        "day": "a day: 24 hourly polls, 8 new, 2 edits",
+    }
     for row, name in names.items():
         cells = [f"{results[w][row]['requests']} / {results[w][row]['bytes']:,} B" for w in who]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    stored = [f"{LABELS[m]}: {results[m]['new_stored']} new, {results[m]['updated_stored']} edits stored"
-              for m in MODES if m in results]
+    stored = [
+        f"{LABELS[m]}: {results[m]['new_stored']} new, {results[m]['updated_stored']} edits stored"
+        for m in MODES
+        if m in results
+    ]
     lines += ["", "archived over all polls: " + "; ".join(stored) + " (naive recrawl and urlwatch archive nothing)"]
     if "urlwatch" in results and "error" in results["urlwatch"]:
         lines.append(f"urlwatch: NOT MEASURED - {results['urlwatch']['error']}")
     elif "urlwatch" in results:
-        lines.append(f"urlwatch {results['urlwatch'].get('version')}: one GET of the listing per run;"
-                     " WordPress sends no validators on HTML, so every run downloads the whole listing")
+        lines.append(
+            f"urlwatch {results['urlwatch'].get('version')}: one GET of the listing per run;"
+            " WordPress sends no validators on HTML, so every run downloads the whole listing"
+        )
     lines.append(f"(run took {results['seconds']} s)")
     return "\n".join(lines)
 
