@@ -147,19 +147,14 @@ class SourcesMixin:
     ) -> scrapy.Request:
         """The names of the site's categories (REST posts carry only their ids): asked at
         the first discovery, and again when a post names a category not known yet."""
-        return scrapy.Request(
+        return _source_request(
             categories_query(api_root),
-            headers={"Accept": "application/json"},
-            callback=self.parse_categories,
-            errback=self.rest_failed,
-            meta={
-                "start": start,
-                "listing": False,
-                "fallback": listing,
-                "download_slot": download_slot(api_root),
-                "rest_page": page,
-            },
-            dont_filter=True,
+            self.parse_categories,
+            self.rest_failed,
+            start,
+            listing,
+            {"Accept": "application/json"},
+            rest_page=page,
         )
 
     def parse_categories(self, response: Response) -> Iterator[Any]:
@@ -190,22 +185,17 @@ class SourcesMixin:
         url = posts_query(
             src["api_root"] + "wp/v2/posts", src["category_id"], modified_after=cursor, page=page, per_page=per_page
         )
-        return scrapy.Request(
+        return _source_request(
             url,
-            headers={"Accept": "application/json"},
-            callback=self.parse_rest,
-            errback=self.rest_failed,
-            dont_filter=True,
-            meta={
-                "start": start,
-                "page": page,
-                "cursor": cursor,
-                "fallback": listing,
-                "listing": False,
-                "download_slot": download_slot(url),
-                "source": src,
-                "names_fresh": names_fresh,
-            },
+            self.parse_rest,
+            self.rest_failed,
+            start,
+            listing,
+            {"Accept": "application/json"},
+            page=page,
+            cursor=cursor,
+            source=src,
+            names_fresh=names_fresh,
         )
 
     def _rest_unreadable(self, start: str, listing: dict[str, Any] | None, exc: SourceError) -> Iterator[Any]:
@@ -302,19 +292,8 @@ class SourcesMixin:
     def _feed_request(self, start: str, src: dict[str, Any], listing: dict[str, Any] | None = None) -> scrapy.Request:
         headers = conditional_headers(src.get("feed_etag"), src.get("feed_last_modified"))
         url = src["feed_url"]
-        return scrapy.Request(
-            url,
-            headers=headers,
-            callback=self.parse_feed,
-            errback=self.feed_failed,
-            dont_filter=True,
-            meta={
-                "start": start,
-                "fallback": listing,
-                "listing": False,
-                "handle_httpstatus_list": [304],
-                "download_slot": download_slot(url),
-            },
+        return _source_request(
+            url, self.parse_feed, self.feed_failed, start, listing, headers, handle_httpstatus_list=[304]
         )
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
@@ -378,6 +357,27 @@ class SourcesMixin:
                 listing["next_url"],
                 listing["validators"],
             )
+
+
+def _source_request(
+    url: str,
+    callback: Any,
+    errback: Any,
+    start: str,
+    listing: dict[str, Any] | None,
+    headers: dict[str, str],
+    **meta: Any,
+) -> scrapy.Request:
+    """A request of a machine-readable source (REST, feed) for a start URL; ``listing`` is
+    the listing page read at discovery, kept for a fallback to HTML."""
+    return scrapy.Request(
+        url,
+        headers=headers,
+        callback=callback,
+        errback=errback,
+        dont_filter=True,
+        meta={"start": start, "fallback": listing, "listing": False, "download_slot": download_slot(url), **meta},
+    )
 
 
 class _SwitchedOff(SourceError):
