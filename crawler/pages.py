@@ -241,12 +241,16 @@ def _post_links(sel: Selector, url: str, hosts: set[str]) -> list[str]:
 
 
 def parse_listing(html: str, url: str, hosts: set[str]) -> tuple[list[str], str | None]:
-    """Article links (page order, no repeats) and the next page's URL.
+    """Article links (page order, no repeats) and the next page's URL of a listing page."""
+    return listing_links(Selector(text=html), url, hosts)
+
+
+def listing_links(sel: Selector, url: str, hosts: set[str]) -> tuple[list[str], str | None]:
+    """``parse_listing`` on a page already parsed (so discovery reads the same tree).
 
     Links are taken by what they are: links to article URLs on an allowed host, in the
     page's main content or post list when the theme marks one, never in menus, sidebars,
     widgets or the site's header and footer."""
-    sel = Selector(text=html)
     links: list[str] = []
     for query in _MAIN:
         for container in sel.css(query):

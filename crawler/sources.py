@@ -16,10 +16,11 @@ from twisted.python.failure import Failure
 
 from crawler.responses import conditional_headers, content_type, download_slot, utcnow
 from crawler.state import CrawlOptions, CrawlState
-from crawler.urls import article_id, article_path_info, canonical_url
+from crawler.urls import canonical_url
 from crawler.wordpress import (
     SourceError,
     categories_query,
+    load_json,
     parse_categories,
     parse_feed,
     parse_posts,
@@ -51,9 +52,6 @@ class SourcesMixin:
     def failed(self, failure: Failure) -> None:
         raise NotImplementedError
 
-    def _backfill(self, key: str) -> bool:
-        raise NotImplementedError
-
     def _revisits(self) -> Iterator[scrapy.Request]:
         raise NotImplementedError
 
@@ -73,14 +71,15 @@ class SourcesMixin:
     ) -> scrapy.Request:
         raise NotImplementedError
 
-    def _handle_listing(
-        self,
-        url: str,
-        meta: dict[str, Any],
-        links: list[str],
-        next_url: str | None,
-        validators: tuple[str | None, str | None] | None,
-    ) -> Iterator[Any]:
+    def _read_listing(self, start: str, listing: dict[str, Any]) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def _listed(self, links: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+        raise NotImplementedError
+
+    def _fetch_unknown(
+        self, ids: dict[str, str], known: dict[str, dict[str, Any]], start: str | None
+    ) -> Iterator[scrapy.Request]:
         raise NotImplementedError
 
     # --- choosing a source ------------------------------------------------------------
@@ -132,13 +131,7 @@ class SourcesMixin:
             why = "the listing names no feed for its category"
         self.state.save_source(key, mode="html", last_error=why)
         yield from self._revisits()
-        yield from self._handle_listing(
-            listing["url"],
-            {"page": 1, "start": start, "backfill": self._backfill(key)},
-            listing["links"],
-            listing["next_url"],
-            listing["validators"],
-        )
+        yield from self._read_listing(start, listing)
 
     # --- the REST API ---------------------------------------------------------------
 
@@ -220,11 +213,11 @@ class SourcesMixin:
         assert self.state is not None
         key = canonical_url(start)
         try:
-            text = self._json_text(response)
-            if not meta.get("names_fresh") and unknown_categories(text, src.get("categories") or {}):
+            data = load_json(self._json_text(response), response.url)
+            if not meta.get("names_fresh") and unknown_categories(data, src.get("categories") or {}):
                 yield self._categories_request(start, src["api_root"], listing, page=meta["page"])
                 return
-            items, newest = parse_posts(text, response.url, self.hosts, src.get("categories") or {})
+            items, newest = parse_posts(data, response.url, self.hosts, src.get("categories") or {})
         except SourceError as exc:
             yield from self._rest_unreadable(start, listing, exc)
             return
@@ -239,7 +232,7 @@ class SourcesMixin:
         if meta["page"] < pages and (meta["cursor"] or self.full):
             yield self._rest_request(start, src, meta["page"] + 1)
         if listing and meta["page"] == 1:  # scheduled posts and the like: listed, but not changed since the cursor
-            yield from self._missing_from_listing(start, listing["links"])
+            yield from self._fetch_unknown(*self._listed(listing["links"]), start)
 
     def _advance_cursor(self, key: str, newest: str | None, response: Response) -> None:
         """The REST cursor moves to the newest change stored, but never closer than 2 s to
@@ -260,16 +253,6 @@ class SourcesMixin:
         value = cursor.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if old is None or value > old:
             update["cursor"] = value
-
-    def _missing_from_listing(self, start: str, links: list[str]) -> Iterator[scrapy.Request]:
-        assert self.state is not None
-        ids = {link: article_id(i["lang"], i["slug"]) for link in links if (i := article_path_info(link))}
-        known = self.state.article_state(ids.values())
-        for link, aid in ids.items():
-            if (aid not in known or not known[aid].get("url")) and aid not in self.requested:
-                self.requested.add(aid)
-                self.state.add_pending_articles([(aid, link)])
-                yield self._article_request(link, aid, start=start)
 
     def rest_failed(self, failure: Failure) -> Iterator[Any]:
         """The REST API refused (401, 403, 404… a security plugin) or failed: the next
@@ -314,13 +297,7 @@ class SourcesMixin:
             if listing is None:
                 yield self._listing_request(start, page=1, backfill=False, start=start)
             else:
-                yield from self._handle_listing(
-                    listing["url"],
-                    {"page": 1, "start": start, "backfill": self._backfill(key)},
-                    listing["links"],
-                    listing["next_url"],
-                    listing["validators"],
-                )
+                yield from self._read_listing(start, listing)
             return
         self.readable.add(start)
         for item in items:
@@ -333,13 +310,7 @@ class SourcesMixin:
             feed_last_modified=(response.headers.get("Last-Modified") or b"").decode("latin-1") or None,
         )
         if listing is not None:  # the first poll: the listings backfill what the feed does not hold
-            yield from self._handle_listing(
-                listing["url"],
-                {"page": 1, "start": start, "backfill": self._backfill(key)},
-                listing["links"],
-                listing["next_url"],
-                listing["validators"],
-            )
+            yield from self._read_listing(start, listing)
         yield from self._revisits()  # the feed changed: something may have been edited
 
     def feed_failed(self, failure: Failure) -> Iterator[Any]:
@@ -350,13 +321,7 @@ class SourcesMixin:
         key = canonical_url(start)
         if listing is not None:
             self.state.save_source(key, mode="html")
-            yield from self._handle_listing(
-                listing["url"],
-                {"page": 1, "start": start, "backfill": self._backfill(key)},
-                listing["links"],
-                listing["next_url"],
-                listing["validators"],
-            )
+            yield from self._read_listing(start, listing)
 
 
 def _source_request(

@@ -11,13 +11,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from parsel import Selector
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.items import ListingItem
-from crawler.pages import PageError, parse_article, parse_listing
+from crawler.pages import PageError, listing_links, parse_article
 from crawler.replay import ReplayMixin
 from crawler.resolver import refusal
 from crawler.responses import WHY, NotText, conditional_headers, download_slot, page_text, utcnow
@@ -232,17 +233,48 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
         except NotText as exc:
             self.error(str(exc))
             return
-        links, next_url = parse_listing(text, response.url, self.hosts)
+        sel = Selector(text=text)
+        links, next_url = listing_links(sel, response.url, self.hosts)
         validators = (
             (response.headers.get("ETag") or b"").decode("latin-1") or None,
             (response.headers.get("Last-Modified") or b"").decode("latin-1") or None,
         )
         listing = {"url": response.url, "links": links, "next_url": next_url, "validators": validators}
         if meta.get("discover") and start:
-            found = discover(text, response.url, (response.headers.get("Link") or b"").decode("latin-1"), self.hosts)
+            found = discover(sel, response.url, (response.headers.get("Link") or b"").decode("latin-1"), self.hosts)
             yield from self._choose_source(start, found, listing, no_rest=bool(meta.get("no_rest")))
             return
         yield from self._handle_listing(response.url, meta, links, next_url, validators)
+
+    def _listed(self, links: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+        """The article ids of listed links, and what the archive knows of them."""
+        assert self.state is not None
+        ids = {link: article_id(i["lang"], i["slug"]) for link in links if (i := article_path_info(link))}
+        return ids, self.state.article_state(ids.values())
+
+    def _fetch_unknown(
+        self, ids: dict[str, str], known: dict[str, dict[str, Any]], start: str | None
+    ) -> Iterator[scrapy.Request]:
+        """Listed articles the archive lacks, or knows only from a dump (no URL yet: fetched
+        once, so the row gains its URL and dates); each asked for once per run, and
+        remembered until stored (a failed fetch or a crash leaves them to the next run)."""
+        assert self.state is not None
+        fresh = [
+            link
+            for link, aid in ids.items()
+            if (aid not in known or not known[aid].get("url")) and aid not in self.requested
+        ]
+        self.state.add_pending_articles([(ids[link], link) for link in fresh])
+        for link in fresh:
+            self.requested.add(ids[link])
+            yield self._article_request(link, ids[link], start=start)
+
+    def _read_listing(self, start: str, listing: dict[str, Any]) -> Iterator[Any]:
+        """The listing page read at discovery, handled as an HTML listing (page 1)."""
+        meta = {"page": 1, "start": start, "backfill": self._backfill(canonical_url(start))}
+        yield from self._handle_listing(
+            listing["url"], meta, listing["links"], listing["next_url"], listing["validators"]
+        )
 
     def _handle_listing(
         self,
@@ -263,20 +295,9 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
             elif not links:
                 self.alarm(f"{url}: listing page with no article links: has the site's layout changed?")
         backfill = bool(meta.get("backfill"))
-        ids = {}
-        for link in links:
-            info = article_path_info(link)
-            if info:
-                ids[link] = article_id(info["lang"], info["slug"])
-        known = self.state.article_state(ids.values())
-        # Known only from a dump (no URL yet): fetched once, so the row gains its URL and dates.
-        needed = [link for link, aid in ids.items() if aid not in known or not known[aid].get("url")]
-        fresh = [link for link in needed if ids[link] not in self.requested]  # not listed twice
-        # Remembered until stored: a failed fetch or a crash leaves them to the next run.
-        self.state.add_pending_articles([(ids[link], link) for link in fresh])
-        for link in fresh:
-            self.requested.add(ids[link])
-            yield self._article_request(link, ids[link], start=start)
+        ids, known = self._listed(links)
+        fetches = list(self._fetch_unknown(ids, known, start))
+        yield from fetches
         if validators is not None:
             yield ListingItem(
                 url=key, links=links, page=page, next_url=next_url, etag=validators[0], last_modified=validators[1]
@@ -294,7 +315,7 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
             page,
             "unchanged" if validators is None else "fetched",
             len(ids),
-            len(needed),
+            len(fetches),
             f", {len(self.requested)} so far" if page > 1 else "",
         )
         if go_on and next_url:

@@ -52,9 +52,10 @@ class Discovery:
         return None
 
 
-def discover(html: str, url: str, link_header: str, hosts: set[str]) -> Discovery:
-    """Read a category listing page for its REST API and its feed (on allowed hosts only)."""
-    sel = Selector(text=html)
+def discover(page: str | Selector, url: str, link_header: str, hosts: set[str]) -> Discovery:
+    """Read a category listing page (its HTML, or the Selector its links were read from)
+    for its REST API and its feed (on allowed hosts only)."""
+    sel = page if isinstance(page, Selector) else Selector(text=page)
     found = Discovery()
     api = sel.css("link[rel='https://api.w.org/']::attr(href)").get()
     if not api:
@@ -116,7 +117,8 @@ def _rendered(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _json(text: str, url: str) -> Any:
+def load_json(text: str, url: str) -> Any:
+    """A REST answer's JSON, parsed once; SourceError naming the URL if it is not JSON."""
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -125,7 +127,7 @@ def _json(text: str, url: str) -> Any:
 
 
 def parse_categories(text: str, url: str) -> dict[int, str]:
-    data = _json(text, url)
+    data = load_json(text, url)
     if not isinstance(data, list):
         raise SourceError(f"{url}: expected a list of categories")
     return {
@@ -133,12 +135,8 @@ def parse_categories(text: str, url: str) -> dict[int, str]:
     }
 
 
-def unknown_categories(text: str, categories: dict[int, str]) -> set[int]:
-    """Category ids that posts of a REST answer carry and ``categories`` does not name."""
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return set()
+def unknown_categories(data: Any, categories: dict[int, str]) -> set[int]:
+    """Category ids that the posts of a (parsed) REST answer carry and ``categories`` does not name."""
     if not isinstance(data, list):
         return set()
     ids = {c for post in data if isinstance(post, dict) for c in post.get("categories") or [] if isinstance(c, int)}
@@ -146,10 +144,11 @@ def unknown_categories(text: str, categories: dict[int, str]) -> set[int]:
 
 
 def parse_posts(
-    text: str, url: str, hosts: set[str], categories: dict[int, str] | None = None
+    answer: str | list[Any] | dict[str, Any], url: str, hosts: set[str], categories: dict[int, str] | None = None
 ) -> tuple[list[ArticleItem], str | None]:
-    """Posts of a REST answer, and the newest ``modified_gmt`` among them (ISO, UTC)."""
-    data = _json(text, url)
+    """Posts of a REST answer (its text, or its JSON already parsed with ``load_json``),
+    and the newest ``modified_gmt`` among them (ISO, UTC)."""
+    data = load_json(answer, url) if isinstance(answer, str) else answer
     if not isinstance(data, list):
         raise SourceError(f"{url}: the REST API answered JSON that is not a list of posts")
     items: list[ArticleItem] = []

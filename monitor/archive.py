@@ -280,6 +280,7 @@ class RunStats:
     unchanged: int = 0
     errors: int = 0
     messages: list[str] = field(default_factory=list)
+    alarms: list[str] = field(default_factory=list)  # what could not be read (the run is then degraded)
 
 
 def _chunks(seq: list[str], n: int = _CHUNK) -> Iterator[list[str]]:
@@ -632,7 +633,7 @@ class Archive:
     def finish_run(self, run_id: int, now: dt.datetime, stats: RunStats, status: str) -> None:
         self.conn.execute(
             "UPDATE runs SET finished_at = ?, status = ?, pages_fetched = ?, new = ?, updated = ?,"
-            " unchanged = ?, errors = ?, messages = ? WHERE id = ?",
+            " unchanged = ?, errors = ?, messages = ?, alarms = ? WHERE id = ?",
             (
                 iso(now),
                 status,
@@ -642,13 +643,9 @@ class Archive:
                 stats.unchanged,
                 stats.errors,
                 json.dumps(stats.messages[:50], ensure_ascii=False),
+                json.dumps(stats.alarms[:50], ensure_ascii=False) if stats.alarms else None,
                 run_id,
             ),
-        )
-
-    def record_alarms(self, run_id: int, alarms: list[str]) -> None:
-        self.conn.execute(
-            "UPDATE runs SET alarms = ? WHERE id = ?", (json.dumps(alarms[:50], ensure_ascii=False), run_id)
         )
 
     # --- sources and robots.txt -------------------------------------------------------

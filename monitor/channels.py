@@ -21,11 +21,11 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 from typing import ClassVar, Protocol, Self
 
+from feeds.render import write_atomic
 from monitor.config import Config
 from monitor.mailer import (
     PermanentDeliveryError,
@@ -147,19 +147,7 @@ class OutboxChannel:
         path = self.path_for(message_id, message_bytes)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(message_bytes)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
-                raise
+            write_atomic(path, message_bytes)  # the project's one atomic writer (feeds use it too)
         except OSError as exc:  # a full disk, a read-only folder, a file where the folder should be
             reason = exc.strerror or str(exc) or type(exc).__name__
             raise TemporaryDeliveryError(f"{self.where}: cannot write {path.name}: {reason}") from exc

@@ -179,6 +179,7 @@ def crawl(
     with _open(cfg) as archive:
         run = archive.run(run_id) if run_id else None
         total = archive.count()
+        sources = _sources_summary(archive)
     if run is None:
         _fail("the crawl did not start: " + ("; ".join(errors) or "see the log above"))
         return
@@ -196,7 +197,7 @@ def crawl(
         "database": str(Path(cfg.database).resolve()),
         "messages": json.loads(run["messages"] or "[]"),
         "alarms": json.loads(run.get("alarms") or "[]"),
-        "sources": _sources_summary(cfg),
+        "sources": sources,
     }
     unrecorded = run["status"] == "running"  # the end of the run could not be written (disk full…)
     if unrecorded:
@@ -226,11 +227,10 @@ def crawl(
         sys.exit(1)  # a start URL that yielded nothing readable must never look like "no news today"
 
 
-def _sources_summary(cfg: Config) -> list[dict[str, Any]]:
-    with _open(cfg) as archive:
-        return [
-            {k: s[k] for k in ("start_url", "mode", "checked_at", "cursor", "last_error")} for s in archive.sources()
-        ]
+def _sources_summary(archive: Archive) -> list[dict[str, Any]]:
+    """Per start URL: the source in use, when it was chosen, the REST cursor, why not better."""
+    keys = ("start_url", "mode", "checked_at", "cursor", "last_error")
+    return [{k: s[k] for k in keys} for s in archive.sources()]
 
 
 def _parse_since(value: str | None) -> str | None:
@@ -288,10 +288,7 @@ def status(cfg: Config, as_json: bool) -> None:
                 for d in archive.deliveries("failed")[-10:]
             ],
             "subscribers": [s.address for s in cfg.subscribers],
-            "sources": [
-                {k: s[k] for k in ("start_url", "mode", "checked_at", "cursor", "last_error")}
-                for s in archive.sources()
-            ],
+            "sources": _sources_summary(archive),
             "alarms": json.loads((archive.last_finished_crawl() or {}).get("alarms") or "[]"),
         }
     if as_json:

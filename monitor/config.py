@@ -83,16 +83,19 @@ def _read_yaml(file: Path) -> Any:
         raise ConfigError(f"{file}: cannot read the config file: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{file}: the config file is not UTF-8 text") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    loader = yaml.SafeLoader(text)
+    try:  # composed once: its size is checked before anything is built from it
+        node = loader.get_single_node()
         if node is None:
             return {}
         _check_yaml_size(node, file)
-        return yaml.safe_load(text) or {}
+        return loader.construct_document(node) or {}
     except RecursionError:
         raise ConfigError(f"{file}: nested too deeply") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: not valid YAML: {str(exc)[:300]}") from None
+    finally:
+        loader.dispose()
 
 
 # ICESCO's English news, French front-page news and Arabic news categories (Arabic paths

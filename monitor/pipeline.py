@@ -180,21 +180,19 @@ class ArchivePipeline:
             stats.messages.append(
                 f"database {self.writer.database}: storing failed, the rest of the run was not stored: {self.writer.error}"
             )
-        alarms = list(getattr(spider, "alarms", []))
+        unreadable: list[str] = []
         if spider.mode == "live" and self.writer.error is None:
-            for start in spider.start_urls:
-                if start not in spider.readable and spider.pages:
-                    message = f"{start}: this start URL yielded nothing readable"
-                    alarms.append(message)
-                    stats.messages.append(message)
+            if spider.pages:  # (a run that fetched nothing failed as a whole)
+                unreadable = [s for s in spider.start_urls if s not in spider.readable]
             self._save_sources(spider)
+        nothing_read = [f"{start}: this start URL yielded nothing readable" for start in unreadable]
+        stats.messages += nothing_read
+        stats.alarms = [*spider.alarms, *nothing_read]
         stats.errors = len(stats.messages)
         nothing = spider.pages == 0 and (stats.errors > 0 or spider.mode == "live")
-        status = "failed" if nothing or self.writer.error is not None else "degraded" if alarms else "ok"
+        status = "failed" if nothing or self.writer.error is not None else "degraded" if stats.alarms else "ok"
         try:
             self.archive.finish_run(self.run_id, utcnow(), stats, status)
-            if alarms:
-                self.archive.record_alarms(self.run_id, alarms)
         except Exception as exc:  # disk full: the run stays 'running', the next crawl marks it interrupted
             message = f"database {self.database}: cannot record the end of run {self.run_id}: {exc}"
             log.error("%s", message)
@@ -212,10 +210,8 @@ class ArchivePipeline:
                 "errors": stats.errors,
                 "pages_fetched": stats.pages_fetched,
                 "messages": list(stats.messages),
-                "alarms": alarms,
-                "unreadable": [s for s in spider.start_urls if s not in getattr(spider, "readable", set())]
-                if spider.mode == "live"
-                else [],
+                "alarms": stats.alarms,
+                "unreadable": unreadable,
             },
         )
         log.info(

@@ -14,7 +14,6 @@ With --port, an already running server on 127.0.0.1:PORT is measured instead.
 from __future__ import annotations
 
 import argparse
-import http.client
 import statistics
 import sys
 import tempfile
@@ -29,20 +28,16 @@ LIMIT_S = 2.0
 
 
 def one(port: int, path: str) -> tuple[str, bool, float, str]:
+    """One GET on a new connection (the fault test's own request helper)."""
+    from test_http_server import request
+
     started = time.perf_counter()
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            body = resp.read()
-        finally:
-            conn.close()
-        ok = resp.status == 200 and len(body) > 0
-        error = "" if ok else f"HTTP {resp.status}"
+        status, body, seconds = request(port, path, timeout=30)
     except OSError as exc:
-        ok, error = False, f"{type(exc).__name__}: {exc}"
-    return path, ok, time.perf_counter() - started, error
+        return path, False, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"
+    ok = status == 200 and len(body) > 0
+    return path, ok, seconds, "" if ok else f"HTTP {status}"
 
 
 def load(port: int, clients: int, requests: int) -> tuple[list[tuple[str, bool, float, str]], float]:
