@@ -364,8 +364,8 @@ def feed(cfg: Config, out_dir: str | None) -> None:
 @click.pass_obj
 def digest(cfg: Config, dry_run: bool, outbox: str | None, now_text: str | None, as_json: bool) -> None:
     """Send the digests that are due (and retry those that failed for now)."""
-    from monitor.delivery import run_digests
-    from monitor.digests import TemplateProblem
+    from feeds.delivery import run_digests
+    from feeds.digests import TemplateProblem
 
     now = _now(now_text)
     try:

@@ -327,7 +327,7 @@ def _merge(obj: Any, data: dict[str, Any], prefix: str) -> None:
 
 
 def _check_subscribers(cfg: Config) -> None:
-    from monitor.digests import WEEKDAYS, AddressError, parse_at, validate_address, weekday_index
+    from feeds.digests import WEEKDAYS, AddressError, parse_at, validate_address, weekday_index
 
     seen: set[str] = set()
     for i, sub in enumerate(cfg.subscribers):
@@ -396,8 +396,8 @@ def _check_digest(cfg: Config) -> None:
 def _check_templates(cfg: Config) -> None:
     import datetime as dt
 
-    from monitor.delivery import digest_settings
-    from monitor.digests import TemplateProblem, check_templates
+    from feeds.delivery import digest_settings
+    from feeds.digests import TemplateProblem, check_templates
 
     if not Path(cfg.digest.template_dir).is_dir():
         raise ConfigError(f"digest.template_dir: no such folder: {_show(cfg.digest.template_dir)}")

@@ -21,10 +21,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.dumps import DumpError, expand_paths
+from feeds.delivery import run_digests
+from feeds.digests import TemplateProblem
 from monitor.archive import Archive, ArchiveError
 from monitor.config import Config
-from monitor.delivery import run_digests
-from monitor.digests import TemplateProblem
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
 from monitor.web import FeedCache, WebServer, raise_fd_limit
 

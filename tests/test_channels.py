@@ -1,4 +1,4 @@
-"""Delivery channels (monitor/channels.py): the registry, the outbox folder, SMTP (a real
+"""Delivery channels (feeds/channels.py): the registry, the outbox folder, SMTP (a real
 server on 127.0.0.1), and a channel of the test's own, used by run_digests through the
 protocol alone."""
 
@@ -13,13 +13,13 @@ import pytest
 from smtpsink import ReceivedEnvelope, SmtpSink
 
 from crawler.items import ArticleItem
-from monitor import channels
+from feeds import channels
+from feeds.channels import CHANNELS, Channel, OutboxChannel, SmtpChannel, channel_for
+from feeds.delivery import run_digests
+from feeds.digests import DigestSettings, Subscriber, message_id, render_digest
+from feeds.mailer import DeliveryError, PermanentDeliveryError, SmtpSettings, TemporaryDeliveryError, message_bytes
 from monitor.archive import Archive
-from monitor.channels import CHANNELS, Channel, OutboxChannel, SmtpChannel, channel_for
 from monitor.config import Config, SubscriberConfig
-from monitor.delivery import run_digests
-from monitor.digests import DigestSettings, Subscriber, message_id, render_digest
-from monitor.mailer import DeliveryError, PermanentDeliveryError, SmtpSettings, TemporaryDeliveryError, message_bytes
 
 T = dt.datetime(2026, 11, 21, 10, 15, 30, tzinfo=dt.UTC)
 READER = "reader@example.org"

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from smtpsink import SmtpSink
 
-from monitor.channels import write_outbox
-from monitor.digests import (
+from feeds.channels import write_outbox
+from feeds.digests import (
     AddressError,
     DigestSettings,
     Subscriber,
@@ -29,7 +29,7 @@ from monitor.digests import (
     render_digest,
     validate_address,
 )
-from monitor.mailer import (
+from feeds.mailer import (
     DeliveryError,
     PermanentDeliveryError,
     SmtpSettings,
@@ -690,7 +690,7 @@ def test_write_outbox_file_name_is_safe(tmp_path: Path) -> None:
 
 
 def test_operator_templates_run_in_a_sandbox(tmp_path: Path) -> None:
-    from monitor.digests import TemplateProblem
+    from feeds.digests import TemplateProblem
 
     (tmp_path / "digest.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}", encoding="utf-8")
     settings = DigestSettings(template_dir=str(tmp_path))
@@ -702,8 +702,8 @@ def test_operator_templates_run_in_a_sandbox(tmp_path: Path) -> None:
 
 
 def test_due_times_of_the_configured_cadences() -> None:
+    from feeds.delivery import due_at
     from monitor.config import SubscriberConfig
-    from monitor.delivery import due_at
 
     now = dt.datetime(2026, 11, 21, 10, 20, 30, 5, tzinfo=dt.UTC)
     assert due_at(SubscriberConfig(address="a@example.org", cadence="hourly", at="07:15"), now) == now.replace(
@@ -722,9 +722,9 @@ def test_due_times_of_the_configured_cadences() -> None:
 # where stored seconds used to decide are hit on every run.
 
 from crawler.items import ArticleItem  # noqa: E402
+from feeds.delivery import DigestReport, run_digests  # noqa: E402
 from monitor.archive import Archive, migrations  # noqa: E402
 from monitor.config import Config, SubscriberConfig  # noqa: E402
-from monitor.delivery import DigestReport, run_digests  # noqa: E402
 
 T = dt.datetime(2026, 11, 21, 10, 15, 30, tzinfo=dt.UTC)
 READER = "reader@example.org"

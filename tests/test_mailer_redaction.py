@@ -9,7 +9,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from monitor.mailer import PermanentDeliveryError, SmtpSettings, send
+from feeds.mailer import PermanentDeliveryError, SmtpSettings, send
 
 USER, PASSWORD = "digest-bot", "s3cret-Passw0rd!"
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from crawler.dumps import DumpError, DumpMeta, parse_dump
 from crawler.items import content_hash
 from crawler.urls import article_id, canonical_url, slugify
+from feeds.digests import DigestSettings, Subscriber, render_digest
 from feeds.render import FeedInfo, build_rss
-from monitor.digests import DigestSettings, Subscriber, render_digest
 
 QUICK = settings(
     max_examples=max(150, settings().max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow]

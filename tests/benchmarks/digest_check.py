@@ -1,4 +1,4 @@
-"""The cost of one digest check (``monitor.delivery.run_digests``) on a long-running archive.
+"""The cost of one digest check (``feeds.delivery.run_digests``) on a long-running archive.
 
 Archives of 1,000, 10,000 and 100,000 articles (built with direct SQL inserts into a temp
 folder: realistic bodies of about 80 words, three languages, four categories, a fifth of
@@ -131,7 +131,7 @@ def config(path: Path, subscribers: int, outbox: Path):  # type: ignore[no-untyp
 
 def child(path: Path, subscribers: int, mode: str) -> None:
     """One cell, in a process of its own: prints {"seconds": median, "rss_mb": peak}."""
-    from monitor.delivery import run_digests
+    from feeds.delivery import run_digests
 
     outbox = Path(tempfile.mkdtemp(prefix="digest-outbox-"))
     cfg = config(path, subscribers, outbox)

@@ -1,7 +1,7 @@
 """E-mail digests: who gets what and when, and the message itself.
 
 Pure functions only (no database, no network, no clock): the caller passes the
-subscriber, the article rows and ``now``; :mod:`monitor.mailer` delivers the result.
+subscriber, the article rows and ``now``; :mod:`feeds.mailer` delivers the result.
 
 Article text is untrusted. It never reaches a header (the subject holds a count and a
 date only, and every header value is stripped of control characters), it is

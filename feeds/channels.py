@@ -25,15 +25,15 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import ClassVar, Protocol, Self
 
-from feeds.render import write_atomic
-from monitor.config import Config
-from monitor.mailer import (
+from feeds.mailer import (
     PermanentDeliveryError,
     SmtpSettings,
     TemporaryDeliveryError,
     message_bytes,
     send,
 )
+from feeds.render import write_atomic
+from monitor.config import Config
 
 __all__ = [
     "CHANNELS",
@@ -96,7 +96,7 @@ def smtp_settings(cfg: Config) -> SmtpSettings:
 
 
 class SmtpChannel:
-    """E-mail over SMTP (:func:`monitor.mailer.send`): the envelope comes from the message's
+    """E-mail over SMTP (:func:`feeds.mailer.send`): the envelope comes from the message's
     From and To headers, the credentials from the environment; errors never show the password."""
 
     kind: ClassVar[str] = "smtp"

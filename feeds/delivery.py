@@ -7,7 +7,7 @@ out in one digest. "After" is by the articles' sequence numbers, not their times
 nothing depends on which second things happened in. The digest is written
 to the ledger (its exact bytes, its articles reserved) *before* it is sent, and marked
 sent after: a crash in between re-sends the same message, with the same Message-ID, once.
-Where it goes is a channel (:mod:`monitor.channels`: SMTP or an outbox folder), used only
+Where it goes is a channel (:mod:`feeds.channels`: SMTP or an outbox folder), used only
 through its protocol; temporary failures are retried with backoff, permanent ones recorded.
 """
 
@@ -20,12 +20,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor import channels
+from feeds import channels
+from feeds.channels import Channel
+from feeds.digests import DigestSettings, Subscriber, message_id, previous_due, render_digest
+from feeds.mailer import DeliveryError, message_bytes
 from monitor.archive import Archive, iso
-from monitor.channels import Channel
 from monitor.config import Config, SubscriberConfig
-from monitor.digests import DigestSettings, Subscriber, message_id, previous_due, render_digest
-from monitor.mailer import DeliveryError, message_bytes
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """E-mail over SMTP: the message's bytes and envelope, sending, and what a failure means.
 
-The channels that use it (SMTP, the outbox folder) are in :mod:`monitor.channels`.
+The channels that use it (SMTP, the outbox folder) are in :mod:`feeds.channels`.
 
 :func:`send` classifies every failure: :class:`TemporaryDeliveryError` (worth retrying:
 the server is unreachable, the connection broke, a 4xx reply) or
