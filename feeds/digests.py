@@ -15,7 +15,6 @@ import datetime as dt
 import email.utils
 import functools
 import hashlib
-import json
 import logging
 import re
 import unicodedata
@@ -33,13 +32,14 @@ from typing import Any, cast
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from feeds.text import categories, http_url, lead, one_line
+
 log = logging.getLogger(__name__)
 
 # Raw header values (List-Unsubscribe) are written as they are, never refolded.
 _POLICY = default_policy.clone(refold_source="none")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MESSAGE_ID_DOMAIN = "icesco-monitor.localhost"
-LEAD_CHARS = 300
 
 CADENCES = ("daily", "weekly", "hourly")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -67,9 +67,6 @@ def weekday_index(text: object) -> int | None:
 # RFC 5322 dot-atom (no quoted strings, no comments): the "strict-ish" local part.
 _LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_SPACES_RE = re.compile(r"\s+")
-# Bidirectional overrides and isolates: they can make a line read differently than it is.
-_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
 class AddressError(ValueError):
@@ -159,22 +156,6 @@ def validate_address(address: str, where: str = "address") -> str:
 # --- selection ---------------------------------------------------------------------------
 
 
-def _categories(value: Any) -> list[str]:
-    """The row's categories: a list, or (straight from SQLite) a JSON list."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return [value]
-        if isinstance(value, str):
-            return [value]
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    return []
-
-
 def matches(sub: Subscriber, row: Mapping[str, Any]) -> bool:
     """Whether an article is for this subscriber: every non-empty filter must match.
 
@@ -187,7 +168,7 @@ def matches(sub: Subscriber, row: Mapping[str, Any]) -> bool:
         if lang not in {w.casefold() for w in sub.languages}:
             return False
     if sub.categories:
-        have = {c.casefold().strip() for c in _categories(row.get("categories"))}
+        have = {c.casefold() for c in categories(row.get("categories"))}
         if not have & {c.casefold().strip() for c in sub.categories}:
             return False
     keywords = [k.strip().casefold() for k in sub.keywords if k.strip()]
@@ -261,20 +242,9 @@ def message_id(address: str, digest_key: str, domain: str = MESSAGE_ID_DOMAIN) -
     return f"<{digest}@{domain}>"
 
 
-def _clean(text: Any, *, keep_newlines: bool = False) -> str:
-    """Untrusted text without control, format-direction or other invisible trouble."""
-    if text is None:
-        return ""
-    s = str(text).translate(_BIDI).replace("\r\n", "\n").replace("\r", "\n")
-    s = "".join(c for c in s if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs", "Co"))
-    if keep_newlines:
-        return "\n".join(_SPACES_RE.sub(" ", line).strip() for line in s.split("\n")).strip()
-    return _SPACES_RE.sub(" ", s).strip()
-
-
 def _header(value: str) -> str:
     """A header value: one line, no control characters."""
-    return _clean(value)
+    return one_line(value)
 
 
 def _sender(value: str) -> str:
@@ -289,21 +259,6 @@ def _sender(value: str) -> str:
         or not parsed.addresses[0].domain
     ):
         raise ValueError(f"sender: expected one address like 'Name <name@example.org>', got {value!r}")
-    return value
-
-
-def _http_url(value: Any) -> str | None:
-    """``value`` if it is a plain absolute http(s) URL, else None."""
-    if not isinstance(value, str) or not value:
-        return None
-    if any(c.isspace() or unicodedata.category(c)[0] == "C" for c in value):
-        return None
-    try:
-        parts = urllib.parse.urlsplit(value)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
     return value
 
 
@@ -330,44 +285,28 @@ def _item_date(row: Mapping[str, Any], tz: zoneinfo.ZoneInfo) -> str:
     return ""
 
 
-def _cut(text: str, limit: int = LEAD_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit + 1]
-    space = cut.rfind(" ")
-    cut = cut[:space] if space > limit // 2 else text[:limit]
-    return cut.rstrip(" ,;:.-–—") + "…"
-
-
-def _lead(row: Mapping[str, Any]) -> str:
-    subtitle = _clean(row.get("subtitle"))
-    if subtitle:
-        return _cut(subtitle)
-    body = _clean(row.get("body"), keep_newlines=True)
-    for paragraph in re.split(r"\n\s*\n", body):
-        paragraph = _clean(paragraph)
-        if paragraph:
-            return _cut(paragraph)
-    return ""
-
-
 def _site_url(settings: DigestSettings) -> str:
-    site = _http_url(settings.site_url)
+    site = http_url(settings.site_url)
     if site is None:
         raise ValueError(f"site_url: expected an http(s) URL, got {settings.site_url!r}")
     return site if site.endswith("/") else site + "/"
 
 
+def _text(value: Any) -> str | None:
+    """A text column as text (the archive's rows hold str or None)."""
+    return None if value is None else str(value)
+
+
 def _item(row: Mapping[str, Any], site: str, tz: zoneinfo.ZoneInfo) -> DigestItem:
     article_id = str(row.get("id") or "")
-    link = _http_url(row.get("url"))
+    link = http_url(row.get("url"))
     if link is None:
         link = site + "articles/" + urllib.parse.quote(article_id, safe="") if article_id else site
     return DigestItem(
-        title=_clean(row.get("title")) or "(untitled)",
+        title=one_line(row.get("title")) or "(untitled)",
         date=_item_date(row, tz),
         link=link,
-        lead=_lead(row),
+        lead=lead(_text(row.get("subtitle")), _text(row.get("body"))),
     )
 
 
@@ -454,7 +393,7 @@ def render_digest(
     site = _site_url(settings)
     sender = _sender(settings.sender)
     if settings.unsubscribe_url and (
-        _http_url(settings.unsubscribe_url) is None or not settings.unsubscribe_url.lower().startswith("https://")
+        http_url(settings.unsubscribe_url) is None or not settings.unsubscribe_url.lower().startswith("https://")
     ):
         raise ValueError(f"unsubscribe_url: expected an https URL, got {settings.unsubscribe_url!r}")
 
@@ -470,7 +409,7 @@ def render_digest(
         "date": date_text,
         "items": items,
         "address": address,
-        "name": _clean(sub.name),
+        "name": one_line(sub.name),
         "site_url": site,
         "feed_url": site + "feed.xml",
     }

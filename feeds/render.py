@@ -3,8 +3,8 @@
 Pure functions: the same rows always give the same bytes (no build time, no random
 ids). Every article is read once into a :class:`FeedArticle` (its id, link, title, dates,
 summary, sanitised HTML, categories, language), which every format renders, so the
-formats agree field by field. Every text field is cleaned of characters XML 1.0 forbids
-before it reaches feedgen, links are http(s) only, and one article that cannot be
+formats agree field by field. Every text field is cleaned (:mod:`feeds.text`: no character
+XML 1.0 forbids, no control or bidi override) before it reaches feedgen, links are http(s) only, and one article that cannot be
 rendered is logged and left out instead of breaking the whole feed.
 
 The formats served and written are registered in :mod:`feeds.formats`.
@@ -26,24 +26,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import nh3
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
+from feeds.text import categories, clean_text, http_url, lead, one_line, paragraphs
+
 logger = logging.getLogger(__name__)
 
 GENERATOR = "icesco-monitor"
-SUMMARY_LENGTH = 300
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
-# Everything outside XML 1.0's Char production: C0 controls except \t \n \r,
-# lone surrogates (U+D800-U+DFFF), U+FFFE and U+FFFF.
-_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t\f\v]*\n\s*")
-_SUMMARY_TRAILING = " \t,;:.-\u2013\u2014"
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 
@@ -58,34 +54,7 @@ class FeedInfo:
     language: str = "en"
 
 
-# ---------------------------------------------------------------- text helpers
-
-
-def clean_text(value: str) -> str:
-    """``value`` without the characters XML 1.0 forbids."""
-    return _XML_FORBIDDEN.sub("", value)
-
-
-def one_line(value: str) -> str:
-    """Cleaned text on a single line: every run of whitespace (CR, LF, tabs,
-    U+2028...) becomes one space; leading and trailing whitespace is dropped."""
-    return " ".join(clean_text(value).split())
-
-
-def paragraphs(body: str) -> list[str]:
-    """The non-empty paragraphs of a plain-text body (separated by blank lines)."""
-    text = clean_text(body).replace("\r\n", "\n").replace("\r", "\n")
-    return [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
-
-
-def shorten(text: str, limit: int = SUMMARY_LENGTH) -> str:
-    """``text`` cut to about ``limit`` characters on a word boundary, with "…"."""
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit + 1)
-    if cut < limit // 2:  # one very long word: cut inside it
-        cut = limit
-    return text[:cut].rstrip(_SUMMARY_TRAILING) + "\u2026"
+# ---------------------------------------------------------------- text
 
 
 def body_html(body: str) -> str:
@@ -107,29 +76,7 @@ def _optional_str(row: Mapping[str, Any], key: str) -> str:
 
 def summary(row: Mapping[str, Any]) -> str:
     """Short plain text: the subtitle if any, else the first paragraph, shortened."""
-    text = one_line(_optional_str(row, "subtitle"))
-    if not text:
-        paras = paragraphs(_optional_str(row, "body"))
-        text = one_line(paras[0]) if paras else ""
-    return shorten(text)
-
-
-def _categories(row: Mapping[str, Any]) -> list[str]:
-    value = row.get("categories")
-    if isinstance(value, str):  # the JSON column as stored, if a caller passes it raw
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = [value]
-    if not isinstance(value, list | tuple):
-        return []
-    seen: list[str] = []
-    for item in value:
-        if isinstance(item, str):
-            term = one_line(item)
-            if term and term not in seen:
-                seen.append(term)
-    return seen
+    return lead(_optional_str(row, "subtitle"), _optional_str(row, "body"))
 
 
 def language(row: Mapping[str, Any]) -> str:
@@ -143,21 +90,6 @@ def language(row: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------- links, ids, times
 
 
-def is_http_url(url: object) -> bool:
-    """True for an absolute http(s) URL with a host and nothing XML or a reader
-    could choke on (whitespace, control or forbidden characters)."""
-    if not isinstance(url, str) or not url:
-        return False
-    if clean_text(url) != url or any(ch.isspace() or ord(ch) < 0x20 or ch == "\x7f" for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(host)
-
-
 def article_guid(article_id: str) -> str:
     """A stable, opaque id for an article: depends on nothing but its archive id."""
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "icesco-monitor:article:" + article_id))
@@ -165,9 +97,8 @@ def article_guid(article_id: str) -> str:
 
 def article_link(row: Mapping[str, Any], info: FeedInfo) -> str:
     """The article's own http(s) URL, else its page on this service."""
-    url = row.get("url")
-    if is_http_url(url):
-        assert isinstance(url, str)
+    url = http_url(row.get("url"))
+    if url is not None:
         return url
     base = info.site_url if info.site_url.endswith("/") else info.site_url + "/"
     return f"{base}articles/{quote(str(row['id']), safe='')}"
@@ -230,7 +161,7 @@ def updated_date(row: Mapping[str, Any]) -> dt.datetime:
 
 
 def _check_feed_url(name: str, url: str) -> str:
-    if not is_http_url(url):
+    if http_url(url) is None:
         raise ValueError(f"FeedInfo.{name} must be an absolute http(s) URL, got {url!r}")
     return url
 
@@ -277,7 +208,7 @@ def feed_article(row: Mapping[str, Any], info: FeedInfo) -> FeedArticle:
         revised=_stored_time(row, "updated_at"),
         summary=summary(row),
         content_html=body_html(_optional_str(row, "body")),
-        categories=tuple(_categories(row)),
+        categories=tuple(categories(row.get("categories"))),
         language=language(row),
     )
 
