@@ -25,6 +25,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import ClassVar, Protocol, Self
 
+from feeds.files import write_atomic
 from feeds.mailer import (
     PermanentDeliveryError,
     SmtpSettings,
@@ -32,7 +33,6 @@ from feeds.mailer import (
     message_bytes,
     send,
 )
-from feeds.render import write_atomic
 from monitor.config import Config
 
 __all__ = [

@@ -16,7 +16,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from feeds.render import FeedInfo, build_atom, build_json, build_rss, write_atomic
+from feeds.files import write_atomic
+from feeds.render import FeedInfo, build_atom, build_json, build_rss
 
 Rows = Sequence[Mapping[str, Any]]
 

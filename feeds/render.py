@@ -12,19 +12,15 @@ The formats served and written are registered in :mod:`feeds.formats`.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import html
 import json
 import logging
-import os
 import re
-import tempfile
 import uuid
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -354,31 +350,3 @@ def build_json(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> bytes:
         "items": items,
     }
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
-# ---------------------------------------------------------------- writing
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically: readers see the old file or the new
-    one, never a partial one. The temporary file is removed if anything fails."""
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fchmod(fh.fileno(), 0o644)  # served files; mkstemp creates them 0600
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    # Make the rename itself durable (best effort: not every platform or filesystem allows it).
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
