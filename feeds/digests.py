@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import functools
 import hashlib
 import logging
 import re
@@ -26,19 +25,17 @@ from email import errors
 from email.headerregistry import AddressHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from pathlib import Path
 from typing import Any, cast
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
+from feeds.templating import with_folder
 from feeds.text import categories, http_url, lead, one_line
 
 log = logging.getLogger(__name__)
 
 # Raw header values (List-Unsubscribe) are written as they are, never refolded.
 _POLICY = default_policy.clone(refold_source="none")
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 MESSAGE_ID_DOMAIN = "icesco-monitor.localhost"
 
 CADENCES = ("daily", "weekly", "hourly")
@@ -310,10 +307,6 @@ def _item(row: Mapping[str, Any], site: str, tz: zoneinfo.ZoneInfo) -> DigestIte
     )
 
 
-def _autoescape(name: str | None) -> bool:
-    return bool(name) and str(name).endswith((".html.j2", ".html"))
-
-
 class TemplateProblem(ValueError):
     """The digest templates cannot be rendered; the message names the template and why."""
 
@@ -340,29 +333,6 @@ def check_templates(settings: DigestSettings, now: dt.datetime) -> None:
         "lang": "en",
     }
     render_digest(Subscriber(address="reader@example.org"), [sample], now, settings, digest_key="check")
-
-
-@functools.lru_cache(maxsize=1)
-def _environment(template_dir: str | None = None) -> jinja2.Environment:
-    """The shipped templates; with ``template_dir``, the operator's templates first, in
-    Jinja2's sandbox (a template cannot reach Python internals: that raises SecurityError)."""
-    if template_dir:
-        return SandboxedEnvironment(
-            loader=jinja2.FileSystemLoader([template_dir, str(TEMPLATES)]),
-            autoescape=_autoescape,
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=_autoescape,  # the HTML template is escaped, the text one is not
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _list_unsubscribe_uris(address: str, settings: DigestSettings) -> list[str]:
@@ -414,7 +384,7 @@ def render_digest(
         "feed_url": site + "feed.xml",
     }
     try:
-        env = _environment(settings.template_dir)
+        env = with_folder(settings.template_dir)
         text = env.get_template("digest.txt.j2").render(context)
         html = env.get_template("digest.html.j2").render(context)
     except Exception as exc:  # a syntax error, a sandbox refusal, an undefined name, endless recursion…

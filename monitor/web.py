@@ -17,35 +17,21 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
-from feeds.formats import FORMATS, Format, build_all, format_at, with_feed_urls, write_all
-from feeds.render import (
-    FeedInfo,
-    article_link,
-    local_date,
-    parse_time,
-    updated_date,
-)
+from feeds.formats import FORMATS, build_all, format_at, with_feed_urls, write_all
+from feeds.pages import article_page, index_page
+from feeds.render import FeedInfo, parse_time, updated_date
 from monitor.archive import Archive
 from monitor.config import Config
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "feeds" / "templates"
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=jinja2.select_autoescape(["html", "html.j2"]),
-    undefined=jinja2.StrictUndefined,
-)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_SITE_TZ = ["Africa/Casablanca"]  # set from the config when the server starts
-_ENV.filters["local_date"] = lambda value: local_date(value, _SITE_TZ[0])
 
 
 def feed_info(cfg: Config) -> FeedInfo:
@@ -212,7 +198,6 @@ def health(
 # --- the WSGI application ------------------------------------------------------------------
 
 Response = tuple[int, list[tuple[str, str]], bytes]
-_FEED_LINKS: list[Format] = list(FORMATS.values())  # the index page links each for autodiscovery
 
 
 class App:
@@ -258,18 +243,14 @@ class App:
         if path == "/":
             with Archive(cfg.database, migrate=False) as archive:
                 rows = archive.articles(limit=cfg.feed.items)
-            html = _ENV.get_template("index.html.j2").render(
-                title=cfg.feed.title, rows=rows, link=lambda r: article_link(r, self.feeds.info), formats=_FEED_LINKS
-            )
+            html = index_page(rows, self.feeds.info, cfg.site.timezone)
             return _response(200, "text/html; charset=utf-8", html.encode())
         if m := re.fullmatch(r"/articles/([0-9a-f]{16})", path):
             with Archive(cfg.database, migrate=False) as archive:
                 row = archive.article(m[1])
             if row is None:
                 return _response(404, "text/plain; charset=utf-8", b"no such article\n")
-            html = _ENV.get_template("article.html.j2").render(
-                title=cfg.feed.title, row=row, paragraphs=row["body"].split("\n\n")
-            )
+            html = article_page(row, self.feeds.info, cfg.site.timezone)
             return _response(200, "text/html; charset=utf-8", html.encode())
         return _response(404, "text/plain; charset=utf-8", b"not found\n")
 
@@ -459,7 +440,6 @@ class WebServer:
         cleanup_interval: float = CLEANUP_INTERVAL,
     ) -> None:
         self.cfg = cfg
-        _SITE_TZ[0] = cfg.site.timezone
         self.feeds = feeds
         self.app = App(cfg, feeds)
         self.map: dict[int, Any] = {}

@@ -1,0 +1,37 @@
+"""The service's web pages (the index and an article's archived copy) as HTML text.
+
+Rendered by the one Jinja environment (:mod:`feeds.templating`) from archive rows; the
+HTTP side (:mod:`monitor.web`) only serves them. Dates are shown in the site's time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from feeds.formats import FORMATS
+from feeds.render import FeedInfo, article_link
+from feeds.templating import env
+from feeds.text import http_url
+
+
+def index_page(rows: Sequence[Mapping[str, Any]], info: FeedInfo, timezone: str) -> str:
+    """The newest articles, linked to their pages, and every feed format for autodiscovery."""
+    return env.get_template("index.html.j2").render(
+        title=info.title,
+        rows=rows,
+        link=lambda row: article_link(row, info),
+        formats=list(FORMATS.values()),
+        timezone=timezone,
+    )
+
+
+def article_page(row: Mapping[str, Any], info: FeedInfo, timezone: str) -> str:
+    """One article as archived: title, subtitle, date, a link to the original, paragraphs."""
+    return env.get_template("article.html.j2").render(
+        title=info.title,
+        row=row,
+        paragraphs=row["body"].split("\n\n"),
+        original=http_url(row.get("url")),  # the article on its site, when that link is safe
+        timezone=timezone,
+    )
