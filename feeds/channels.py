@@ -19,21 +19,14 @@ import email
 import email.policy
 import hashlib
 import logging
-import os
 import re
 from email.message import EmailMessage
 from pathlib import Path
 from typing import ClassVar, Protocol, Self
 
 from feeds.files import write_atomic
-from feeds.mailer import (
-    PermanentDeliveryError,
-    SmtpSettings,
-    TemporaryDeliveryError,
-    message_bytes,
-    send,
-)
-from monitor.config import Config
+from feeds.mailer import Credentials, PermanentDeliveryError, TemporaryDeliveryError, message_bytes, send
+from feeds.settings import PublishConfig, SmtpSettings
 
 __all__ = [
     "CHANNELS",
@@ -44,7 +37,6 @@ __all__ = [
     "TemporaryDeliveryError",
     "channel_for",
     "kind_for",
-    "smtp_settings",
     "write_outbox",
 ]
 
@@ -60,7 +52,7 @@ class Channel(Protocol):
     where: str
 
     @classmethod
-    def from_config(cls, cfg: Config, outbox: Path | None) -> Self:
+    def from_config(cls, cfg: PublishConfig, outbox: Path | None) -> Self:
         """The channel the config describes (``outbox``: a folder given on the command line)."""
         ...
 
@@ -83,34 +75,23 @@ def _parse(data: bytes) -> EmailMessage:
 # --- SMTP -------------------------------------------------------------------------------------
 
 
-def smtp_settings(cfg: Config) -> SmtpSettings:
-    """SMTP settings; the user name and password come from the environment only."""
-    return SmtpSettings(
-        host=cfg.smtp.host,
-        port=cfg.smtp.port,
-        security=cfg.smtp.security,
-        username=os.environ.get(cfg.smtp.username_env) or None,
-        password=os.environ.get(cfg.smtp.password_env) or None,
-        timeout=cfg.smtp.timeout,
-    )
-
-
 class SmtpChannel:
     """E-mail over SMTP (:func:`feeds.mailer.send`): the envelope comes from the message's
     From and To headers, the credentials from the environment; errors never show the password."""
 
     kind: ClassVar[str] = "smtp"
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, credentials: Credentials | None = None) -> None:
         self.settings = settings
+        self.credentials = credentials or Credentials()
         self.where = settings.where
 
     @classmethod
-    def from_config(cls, cfg: Config, outbox: Path | None = None) -> Self:
-        return cls(smtp_settings(cfg))
+    def from_config(cls, cfg: PublishConfig, outbox: Path | None = None) -> Self:
+        return cls(cfg.smtp, Credentials.from_env(cfg.smtp))
 
     def deliver(self, message_bytes: bytes, *, message_id: str, recipient: str) -> Path | None:
-        send(_parse(message_bytes), self.settings)
+        send(_parse(message_bytes), self.settings, self.credentials)
         return None
 
 
@@ -137,7 +118,7 @@ class OutboxChannel:
         self.where = f"outbox {self.folder}"
 
     @classmethod
-    def from_config(cls, cfg: Config, outbox: Path | None = None) -> Self:
+    def from_config(cls, cfg: PublishConfig, outbox: Path | None = None) -> Self:
         return cls(outbox if outbox is not None else Path(cfg.digest.outbox))
 
     def path_for(self, message_id: str, data: bytes) -> Path:
@@ -174,7 +155,7 @@ def write_outbox(message: EmailMessage, outbox: Path) -> Path:
 CHANNELS: dict[str, type[Channel]] = {"smtp": SmtpChannel, "outbox": OutboxChannel}
 
 
-def kind_for(cfg: Config, outbox_override: Path | None = None) -> str:
+def kind_for(cfg: PublishConfig, outbox_override: Path | None = None) -> str:
     """The kind of channel the config asks for: a folder given on the command line, else SMTP
     when ``smtp.host`` is set, else the configured outbox folder."""
     if outbox_override is not None or not cfg.smtp.host:
@@ -182,6 +163,6 @@ def kind_for(cfg: Config, outbox_override: Path | None = None) -> str:
     return "smtp"
 
 
-def channel_for(cfg: Config, outbox_override: Path | None = None) -> Channel:
+def channel_for(cfg: PublishConfig, outbox_override: Path | None = None) -> Channel:
     """The channel digests go to (see :func:`kind_for`), from the registry."""
     return CHANNELS[kind_for(cfg, outbox_override)].from_config(cfg, outbox_override)

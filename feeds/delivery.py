@@ -22,10 +22,10 @@ from pathlib import Path
 
 from feeds import channels
 from feeds.channels import Channel
-from feeds.digests import DigestSettings, Subscriber, message_id, previous_due, render_digest
+from feeds.digests import message_id, previous_due, render_digest
+from feeds.ledger import DigestLedger
 from feeds.mailer import DeliveryError, message_bytes
-from monitor.archive import Archive, iso
-from monitor.config import Config, SubscriberConfig
+from feeds.settings import PublishConfig
 
 log = logging.getLogger(__name__)
 
@@ -40,37 +40,9 @@ class DigestReport:
     messages: list[str] = field(default_factory=list)
 
 
-def subscriber(cfg: SubscriberConfig) -> Subscriber:
-    return Subscriber(
-        address=cfg.address,
-        cadence=cfg.cadence if cfg.cadence != "immediate" else "daily",
-        at=cfg.at,
-        weekday=cfg.weekday,
-        timezone=cfg.timezone,
-        keywords=tuple(cfg.keywords),
-        categories=tuple(cfg.categories),
-        languages=tuple(cfg.languages),
-        name=cfg.name or None,
-    )
-
-
-def due_at(cfg: SubscriberConfig, now: dt.datetime) -> dt.datetime:
-    """The latest scheduled time at or before now."""
-    if cfg.cadence == "immediate":
-        return now.astimezone(dt.UTC).replace(microsecond=0)
-    return previous_due(subscriber(cfg), now)
-
-
-def digest_settings(cfg: Config) -> DigestSettings:
-    return DigestSettings(
-        sender=cfg.digest.sender,
-        list_id=cfg.digest.list_id,
-        site_url=cfg.feed.base_url,
-        unsubscribe_mailto=cfg.digest.unsubscribe_mailto,
-        unsubscribe_url=cfg.digest.unsubscribe_url or None,
-        template_dir=cfg.digest.template_dir or None,
-        site_timezone=cfg.site.timezone,
-    )
+def _utc(when: dt.datetime) -> str:
+    """An aware time in UTC to the second, as digest keys and messages show it."""
+    return when.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def _message_id(data: bytes) -> str:
@@ -80,7 +52,7 @@ def _message_id(data: bytes) -> str:
 
 
 def run_digests(
-    cfg: Config, archive: Archive, now: dt.datetime, *, dry_run: bool = False, outbox: Path | None = None
+    cfg: PublishConfig, archive: DigestLedger, now: dt.datetime, *, dry_run: bool = False, outbox: Path | None = None
 ) -> DigestReport:
     """Send what is due at ``now``. With dry_run, write the .eml files that would be sent
     (to ``outbox`` or the configured one) and record nothing.
@@ -99,7 +71,6 @@ def run_digests(
     channel = channels.channel_for(
         cfg, outbox if outbox is not None else (Path(cfg.digest.outbox) if dry_run else None)
     )
-    settings = digest_settings(cfg)
     configured = {s.address for s in cfg.subscribers}
 
     if not dry_run:
@@ -131,8 +102,8 @@ def run_digests(
     # 2. New digests for the subscribers whose time has come.
     top = archive.last_seq()  # what is new is numbered above a subscriber's position, up to here
     subscriptions = archive.subscriptions()
-    for sub_cfg in cfg.subscribers:
-        address = sub_cfg.address
+    for sub in cfg.subscribers:
+        address = sub.address
         sub_row = subscriptions.get(address)
         if sub_row is None:
             if not dry_run:
@@ -140,12 +111,13 @@ def run_digests(
             report.subscribed.append(address)
             log.info("%s: new subscriber recorded; articles stored from now on will be sent", address)
             continue
-        slot = due_at(sub_cfg, now)
-        if sub_cfg.cadence != "immediate" and iso(slot) <= (sub_row["last_due_at"] or ""):
+        slot = previous_due(sub, now)
+        done_up_to = sub_row["last_due_at"]
+        if sub.cadence != "immediate" and done_up_to and slot <= dt.datetime.fromisoformat(done_up_to):
             continue  # this scheduled time is done
         position = int(sub_row["position"] or 0)
         if position >= top:
-            if sub_cfg.cadence != "immediate" and not dry_run:
+            if sub.cadence != "immediate" and not dry_run:
                 archive.mark_due_done(address, slot, position)
             continue  # nothing new: no article is read
         rows = archive.undelivered(
@@ -153,9 +125,9 @@ def run_digests(
             position,
             top,
             cfg.digest.max_items,
-            keywords=sub_cfg.keywords,
-            categories=sub_cfg.categories,
-            languages=sub_cfg.languages,
+            keywords=sub.keywords,
+            categories=sub.categories,
+            languages=sub.languages,
         )
         # Considered: up to the last article taken when the digest is full (the rest
         # wait for the next one), else everything up to top.
@@ -166,8 +138,10 @@ def run_digests(
             continue  # no empty digests
         rows.sort(key=lambda r: (r["published_at"] or r["first_seen_at"][:10], r["first_seen_at"]), reverse=True)
         # Distinct for every digest, even two in one second: the numbers it covers.
-        key = f"{sub_cfg.cadence}:{iso(slot)}:{position + 1}-{last}"
-        msg = render_digest(subscriber(sub_cfg), rows, now, settings, digest_key=key)
+        key = f"{sub.cadence}:{_utc(slot)}:{position + 1}-{last}"
+        msg = render_digest(
+            sub, rows, now, cfg.digest, digest_key=key, site_url=cfg.feed.base_url, site_timezone=cfg.site.timezone
+        )
         # What the ledger keeps is what every channel is given, the first time and on a re-send
         # (which reads the Message-ID from the bytes, as here).
         data, mid = message_bytes(msg), str(msg["Message-ID"])
@@ -196,8 +170,8 @@ def run_digests(
 
 
 def _attempt(
-    cfg: Config,
-    archive: Archive,
+    cfg: PublishConfig,
+    archive: DigestLedger,
     channel: Channel,
     delivery_id: int,
     data: bytes,
@@ -229,8 +203,8 @@ def _attempt(
             log.error("digest to %s failed for good: %s", address, text)
         else:
             report.retrying += 1
-            report.messages.append(f"digest to {address} will be retried at {iso(retry_at or now)}: {text}")
-            log.warning("digest to %s will be retried at %s: %s", address, iso(retry_at or now), text)
+            report.messages.append(f"digest to {address} will be retried at {_utc(retry_at or now)}: {text}")
+            log.warning("digest to %s will be retried at %s: %s", address, _utc(retry_at or now), text)
         return
     archive.delivery_sent(delivery_id, now)
     report.sent += 1

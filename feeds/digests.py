@@ -29,6 +29,7 @@ from typing import Any, cast
 
 import jinja2
 
+from feeds.settings import DigestSettings, FeedSettings, SiteSettings, Subscriber
 from feeds.templating import with_folder
 from feeds.text import categories, http_url, lead, one_line
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 _POLICY = default_policy.clone(refold_source="none")
 MESSAGE_ID_DOMAIN = "icesco-monitor.localhost"
 
-CADENCES = ("daily", "weekly", "hourly")
+CADENCES = ("daily", "weekly", "hourly", "immediate")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -68,30 +69,6 @@ _LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 class AddressError(ValueError):
     """An e-mail address is not one plain ``local@domain.tld``."""
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    address: str  # validated e-mail address
-    cadence: str = "daily"  # "daily", "weekly" (or "hourly": every hour at the minute of `at`)
-    at: str = "07:00"  # HH:MM local time
-    weekday: str = "monday"  # for weekly
-    timezone: str = "UTC"  # IANA name, zoneinfo
-    keywords: tuple[str, ...] = ()  # any of them, case-insensitive, in title/subtitle/body; empty = all
-    categories: tuple[str, ...] = ()  # any of them (case-insensitive); empty = all
-    languages: tuple[str, ...] = ()  # e.g. ("en", "fr"); empty = all
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class DigestSettings:
-    sender: str = "icesco-monitor <icesco-monitor@localhost>"
-    list_id: str = "ICESCO news digest <digest.icesco-monitor.localhost>"
-    site_url: str = "http://127.0.0.1:8080/"  # the service's page; feed at site_url + "feed.xml"
-    unsubscribe_mailto: str = "icesco-monitor@localhost"  # List-Unsubscribe mailto target
-    unsubscribe_url: str | None = None  # optional https URL for one-click List-Unsubscribe-Post
-    template_dir: str | None = None  # the operator's own digest.txt.j2 / digest.html.j2 (sandboxed)
-    site_timezone: str = "Africa/Casablanca"  # articles' dates are the site's local dates
 
 
 @dataclass(frozen=True)
@@ -195,12 +172,15 @@ def previous_due(sub: Subscriber, now: dt.datetime) -> dt.datetime:
     """The latest scheduled time ≤ ``now``, in UTC.
 
     ``daily``: every day at ``at`` in ``timezone``; ``weekly``: on ``weekday`` at
-    ``at``; ``hourly``: every hour at the minute of ``at``. Wall-clock times follow the
+    ``at``; ``hourly``: every hour at the minute of ``at``; ``immediate``: ``now`` to the
+    second (every digest check is due). Wall-clock times follow the
     zone's DST rules: a time skipped by a spring-forward gap happens at the same offset
     as before the gap (02:30 on a 02:00→03:00 night is 03:30), a time repeated in
     autumn happens at its first occurrence.
     """
     _require_aware(now)
+    if sub.cadence == "immediate":
+        return now.astimezone(dt.UTC).replace(microsecond=0)
     tz = _zone(sub.timezone)
     at = parse_at(sub.at)
     if at is None:
@@ -282,10 +262,10 @@ def _item_date(row: Mapping[str, Any], tz: zoneinfo.ZoneInfo) -> str:
     return ""
 
 
-def _site_url(settings: DigestSettings) -> str:
-    site = http_url(settings.site_url)
+def _site_url(site_url: str) -> str:
+    site = http_url(site_url)
     if site is None:
-        raise ValueError(f"site_url: expected an http(s) URL, got {settings.site_url!r}")
+        raise ValueError(f"site_url: expected an http(s) URL, got {site_url!r}")
     return site if site.endswith("/") else site + "/"
 
 
@@ -351,23 +331,27 @@ def render_digest(
     settings: DigestSettings,
     *,
     digest_key: str,
+    site_url: str = FeedSettings.base_url,
+    site_timezone: str = SiteSettings.timezone,
 ) -> EmailMessage:
     """One ``multipart/alternative`` message (text/plain, then text/html) listing ``rows``.
 
     Items appear in the order given. ``now`` (time-zone aware) dates the message and
-    its subject; ``digest_key`` names this digest (same key, same Message-ID).
+    its subject; ``digest_key`` names this digest (same key, same Message-ID). Links to
+    the service (an article without a link of its own, the archive, the feed) are under
+    ``site_url`` (``feed.base_url``); articles are dated in ``site_timezone`` (``site.timezone``).
     """
     _require_aware(now)
     address = validate_address(sub.address, where="subscriber.address")
     tz = _zone(sub.timezone)
-    site = _site_url(settings)
+    site = _site_url(site_url)
     sender = _sender(settings.sender)
     if settings.unsubscribe_url and (
         http_url(settings.unsubscribe_url) is None or not settings.unsubscribe_url.lower().startswith("https://")
     ):
         raise ValueError(f"unsubscribe_url: expected an https URL, got {settings.unsubscribe_url!r}")
 
-    items = [_item(row, site, _zone(settings.site_timezone)) for row in rows]
+    items = [_item(row, site, _zone(site_timezone)) for row in rows]
     n = len(items)
     date_text = _human_date(now.astimezone(tz).date())
     count_text = f"{n} new article" if n == 1 else f"{n} new articles"

@@ -4,20 +4,21 @@ Everything that publishes feeds goes through :data:`FORMATS`: the HTTP server se
 each entry at ``/<path>`` with its media type (and ETag, Last-Modified, 304, HEAD), the
 index page links each one for autodiscovery, and the files written to ``feed.out_dir``
 are one per entry. Adding a format is one entry here, with a ``build`` function
-(``rows, FeedInfo -> bytes``, the same bytes for the same rows) and, if the format links
-to itself, a :class:`~feeds.render.FeedInfo` field for its own URL named in ``url_field``.
+(``rows, FeedSettings, its own URL -> bytes``, the same bytes for the same rows). A format's
+own URL is its path under ``feed.base_url``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from feeds.files import write_atomic
-from feeds.render import FeedInfo, build_atom, build_json, build_rss
+from feeds.render import build_atom, build_json, build_rss
+from feeds.settings import FeedSettings
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -28,8 +29,7 @@ class Format:
     path: str  # file name in feed.out_dir and URL path under the site root ("feed.xml")
     media_type: str  # the Content-Type it is served with
     label: str  # shown to people ("RSS"): link titles on the index page
-    build: Callable[[Rows, FeedInfo], bytes]
-    url_field: str | None = None  # the FeedInfo field holding the feed's own URL, if any
+    build: Callable[[Rows, FeedSettings, str], bytes]  # rows, the feed's settings, its own URL
 
     @property
     def link_type(self) -> str:
@@ -40,14 +40,22 @@ class Format:
     def url_path(self) -> str:
         return "/" + self.path
 
+    def url(self, feed: FeedSettings) -> str:
+        """Where readers fetch this format: its path under ``feed.base_url``."""
+        return feed.url(self.path)
+
+    def render(self, rows: Rows, feed: FeedSettings) -> bytes:
+        """This format built from ``rows``, linking to itself at :meth:`url`."""
+        return self.build(rows, feed, self.url(feed))
+
 
 FORMATS: Mapping[str, Format] = MappingProxyType(
     {
         f.name: f
         for f in (
-            Format("rss", "feed.xml", "application/rss+xml; charset=utf-8", "RSS", build_rss, "rss_url"),
-            Format("atom", "atom.xml", "application/atom+xml; charset=utf-8", "Atom", build_atom, "atom_url"),
-            Format("json", "feed.json", "application/feed+json; charset=utf-8", "JSON Feed", build_json, "json_url"),
+            Format("rss", "feed.xml", "application/rss+xml; charset=utf-8", "RSS", build_rss),
+            Format("atom", "atom.xml", "application/atom+xml; charset=utf-8", "Atom", build_atom),
+            Format("json", "feed.json", "application/feed+json; charset=utf-8", "JSON Feed", build_json),
         )
     }
 )
@@ -58,15 +66,9 @@ def format_at(url_path: str) -> Format | None:
     return next((f for f in FORMATS.values() if f.url_path == url_path), None)
 
 
-def with_feed_urls(info: FeedInfo, base_url: str) -> FeedInfo:
-    """``info`` with each format's own URL set to ``base_url`` + its path."""
-    base = base_url if base_url.endswith("/") else base_url + "/"
-    return replace(info, **{f.url_field: base + f.path for f in FORMATS.values() if f.url_field})
-
-
-def build_all(rows: Rows, info: FeedInfo) -> dict[str, bytes]:
+def build_all(rows: Rows, feed: FeedSettings) -> dict[str, bytes]:
     """Every format built from the same rows, by name (in registry order)."""
-    return {name: f.build(rows, info) for name, f in FORMATS.items()}
+    return {name: f.render(rows, feed) for name, f in FORMATS.items()}
 
 
 def write_all(out: Path, bodies: Mapping[str, bytes]) -> list[Path]:

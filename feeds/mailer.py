@@ -17,14 +17,18 @@ import email.utils
 import io
 import ipaddress
 import logging
+import os
 import re
 import smtplib
 import ssl
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy, Policy
+
+from feeds.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +36,17 @@ SECURITIES = ("plain", "starttls", "tls")
 
 
 @dataclass(frozen=True)
-class SmtpSettings:
-    host: str = "127.0.0.1"
-    port: int = 25
-    security: str = "plain"  # "plain", "starttls" or "tls"
-    username: str | None = None  # from the environment, by the caller
-    password: str | None = field(default=None, repr=False)  # from the environment; never logged or shown
-    timeout: float = 30.0
+class Credentials:
+    """The SMTP user name and password: from the environment only, never from the config,
+    never logged or shown (the password is not in the repr)."""
 
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, settings: SmtpSettings, environ: Mapping[str, str] = os.environ) -> Credentials:
+        """The values of the variables ``smtp.username_env`` and ``smtp.password_env`` name."""
+        return cls(environ.get(settings.username_env) or None, environ.get(settings.password_env) or None)
 
 
 class DeliveryError(Exception):
@@ -154,11 +158,11 @@ def _reply_of(data: bytes | str | None, redact: _Redactor | None = None) -> str:
 class _Redactor:
     """Removes the password, and the encodings an AUTH exchange puts it in, from a text."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, credentials: Credentials) -> None:
         self.secrets: list[str] = []
-        pw = settings.password
+        pw = credentials.password
         if pw:
-            user = settings.username or ""
+            user = credentials.username or ""
             for raw in (pw, f"\0{user}\0{pw}", f"{user}\0{pw}"):
                 self.secrets.append(base64.b64encode(raw.encode()).decode())
             self.secrets.append(pw)
@@ -248,8 +252,9 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
 
 
-def send(message: EmailMessage, settings: SmtpSettings) -> None:
-    """Hand ``message`` to the SMTP server: envelope from its From and To headers.
+def send(message: EmailMessage, settings: SmtpSettings, credentials: Credentials | None = None) -> None:
+    """Hand ``message`` to the SMTP server: envelope from its From and To headers; with
+    ``credentials`` that hold a user name, logged in first.
 
     Raises TemporaryDeliveryError or PermanentDeliveryError (see the module docstring);
     ValueError for a message without usable From/To or unusable settings.
@@ -258,12 +263,13 @@ def send(message: EmailMessage, settings: SmtpSettings) -> None:
         raise ValueError(f"security: expected one of {', '.join(SECURITIES)}, got {settings.security!r}")
     where = settings.where
     sender, recipients = envelope(message)
-    if settings.username and settings.security == "plain" and not _is_loopback(settings.host):
+    credentials = credentials or Credentials()
+    if credentials.username and settings.security == "plain" and not _is_loopback(settings.host):
         raise PermanentDeliveryError(
             f"{where}: refusing to send credentials over an unencrypted connection; use security starttls or tls"
         )
     data = message_bytes(message, linesep="\r\n")
-    redact = _Redactor(settings)
+    redact = _Redactor(credentials)
     stage = "connect"
     smtp: smtplib.SMTP | None = None
     try:
@@ -273,9 +279,9 @@ def send(message: EmailMessage, settings: SmtpSettings) -> None:
             smtp.ehlo()
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
-        if settings.username:
+        if credentials.username:
             stage = "authentication"
-            smtp.login(settings.username, settings.password or "")
+            smtp.login(credentials.username, credentials.password or "")
         stage = "send"
         refused = smtp.sendmail(sender, recipients, data)
     except (smtplib.SMTPException, OSError) as exc:

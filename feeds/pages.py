@@ -10,26 +10,27 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from feeds.formats import FORMATS
-from feeds.render import FeedInfo, article_link
+from feeds.render import article_link
+from feeds.settings import FeedSettings
 from feeds.templating import env
 from feeds.text import http_url
 
 
-def index_page(rows: Sequence[Mapping[str, Any]], info: FeedInfo, timezone: str) -> str:
+def index_page(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, timezone: str) -> str:
     """The newest articles, linked to their pages, and every feed format for autodiscovery."""
     return env.get_template("index.html.j2").render(
-        title=info.title,
+        title=feed.title,
         rows=rows,
-        link=lambda row: article_link(row, info),
+        link=lambda row: article_link(row, feed),
         formats=list(FORMATS.values()),
         timezone=timezone,
     )
 
 
-def article_page(row: Mapping[str, Any], info: FeedInfo, timezone: str) -> str:
+def article_page(row: Mapping[str, Any], feed: FeedSettings, timezone: str) -> str:
     """One article as archived: title, subtitle, date, a link to the original, paragraphs."""
     return env.get_template("article.html.j2").render(
-        title=info.title,
+        title=feed.title,
         row=row,
         paragraphs=row["body"].split("\n\n"),
         original=http_url(row.get("url")),  # the article on its site, when that link is safe

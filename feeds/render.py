@@ -28,6 +28,7 @@ import nh3
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
+from feeds.settings import FeedSettings
 from feeds.text import categories, clean_text, http_url, lead, one_line, paragraphs
 
 logger = logging.getLogger(__name__)
@@ -35,19 +36,9 @@ logger = logging.getLogger(__name__)
 GENERATOR = "icesco-monitor"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+FEED_LANGUAGE = "en"  # the feed's own title and description (RSS language, Atom xml:lang); items carry theirs
 
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
-
-
-@dataclass(frozen=True)
-class FeedInfo:
-    title: str = "ICESCO news (icesco-monitor)"
-    site_url: str = "http://127.0.0.1:8080/"  # the service's own page
-    rss_url: str = "http://127.0.0.1:8080/feed.xml"  # atom:link rel=self of the RSS feed
-    atom_url: str = "http://127.0.0.1:8080/atom.xml"
-    json_url: str = "http://127.0.0.1:8080/feed.json"  # the JSON Feed's feed_url
-    description: str = "New and updated articles from icesco.org, archived by icesco-monitor."
-    language: str = "en"
 
 
 # ---------------------------------------------------------------- text
@@ -91,13 +82,12 @@ def article_guid(article_id: str) -> str:
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "icesco-monitor:article:" + article_id))
 
 
-def article_link(row: Mapping[str, Any], info: FeedInfo) -> str:
-    """The article's own http(s) URL, else its page on this service."""
+def article_link(row: Mapping[str, Any], feed: FeedSettings) -> str:
+    """The article's own http(s) URL, else its page on this service (under ``feed.base_url``)."""
     url = http_url(row.get("url"))
     if url is not None:
         return url
-    base = info.site_url if info.site_url.endswith("/") else info.site_url + "/"
-    return f"{base}articles/{quote(str(row['id']), safe='')}"
+    return feed.url("articles/" + quote(str(row["id"]), safe=""))
 
 
 def parse_time(value: object) -> dt.datetime:
@@ -158,7 +148,7 @@ def updated_date(row: Mapping[str, Any]) -> dt.datetime:
 
 def _check_feed_url(name: str, url: str) -> str:
     if http_url(url) is None:
-        raise ValueError(f"FeedInfo.{name} must be an absolute http(s) URL, got {url!r}")
+        raise ValueError(f"{name} must be an absolute http(s) URL, got {url!r}")
     return url
 
 
@@ -185,7 +175,7 @@ class FeedArticle:
         return max(self.published, self.updated)
 
 
-def feed_article(row: Mapping[str, Any], info: FeedInfo) -> FeedArticle:
+def feed_article(row: Mapping[str, Any], feed: FeedSettings) -> FeedArticle:
     """What every format shows of ``row``; raises if the row cannot be rendered."""
     article_id = row["id"]
     if not isinstance(article_id, str) or not article_id or clean_text(article_id) != article_id:
@@ -197,7 +187,7 @@ def feed_article(row: Mapping[str, Any], info: FeedInfo) -> FeedArticle:
     updated = updated_date(row)
     return FeedArticle(
         guid=article_guid(article_id),
-        link=article_link(row, info),
+        link=article_link(row, feed),
         title=one_line(title),
         published=published,
         updated=updated,
@@ -209,9 +199,9 @@ def feed_article(row: Mapping[str, Any], info: FeedInfo) -> FeedArticle:
     )
 
 
-def _entry(row: Mapping[str, Any], info: FeedInfo) -> tuple[FeedEntry, dt.datetime]:
+def _entry(row: Mapping[str, Any], feed: FeedSettings) -> tuple[FeedEntry, dt.datetime]:
     """One feedgen entry and the newest time it carries; raises if the row cannot be rendered."""
-    article = feed_article(row, info)
+    article = feed_article(row, feed)
     entry = FeedEntry()
     entry.id(article.guid)  # also the RSS guid, isPermaLink="false"
     entry.title(article.title)
@@ -241,8 +231,8 @@ _Rendered = TypeVar("_Rendered")
 
 def _render_rows(
     rows: Sequence[Mapping[str, Any]],
-    info: FeedInfo,
-    render_row: Callable[[Mapping[str, Any], FeedInfo], tuple[_Rendered, dt.datetime]],
+    feed: FeedSettings,
+    render_row: Callable[[Mapping[str, Any], FeedSettings], tuple[_Rendered, dt.datetime]],
 ) -> tuple[list[_Rendered], dt.datetime]:
     """Each row rendered, in order: a row listed twice keeps its first rendering, a row
     that cannot be rendered is logged and left out. Also returns the newest time kept."""
@@ -255,7 +245,7 @@ def _render_rows(
             logger.warning("feed: article %r is listed twice; keeping its first entry", article_id)
             continue
         try:
-            item, stamp = render_row(row, info)
+            item, stamp = render_row(row, feed)
         except Exception as exc:  # one hostile article never breaks the feed
             logger.warning("feed: skipping article %r: %s: %.200s", article_id, type(exc).__name__, exc)
             continue
@@ -266,41 +256,42 @@ def _render_rows(
     return rendered, newest
 
 
-def _entries(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> tuple[list[FeedEntry], dt.datetime]:
-    return _render_rows(rows, info, _entry)
+def _entries(rows: Sequence[Mapping[str, Any]], feed: FeedSettings) -> tuple[list[FeedEntry], dt.datetime]:
+    return _render_rows(rows, feed, _entry)
 
 
-def _generator(rows: Sequence[Mapping[str, Any]], info: FeedInfo, self_url: str, self_type: str) -> FeedGenerator:
-    site_url = _check_feed_url("site_url", info.site_url)
-    _check_feed_url("rss_url", info.rss_url)
-    _check_feed_url("atom_url", info.atom_url)
-    entries, newest = _entries(rows, info)
-    feed = FeedGenerator()
-    feed.id(info.atom_url)
-    feed.title(one_line(info.title))
-    feed.description(one_line(info.description))
-    feed.language(one_line(info.language))
-    feed.generator(GENERATOR)  # fixed: no feedgen version, no URI
+def _generator(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, self_url: str, self_type: str) -> FeedGenerator:
+    site_url = _check_feed_url("feed.base_url", feed.base_url)
+    _check_feed_url("self_url", self_url)
+    entries, newest = _entries(rows, feed)
+    gen = FeedGenerator()
+    gen.id(self_url)  # Atom's feed id (RSS has none)
+    gen.title(one_line(feed.title))
+    gen.description(one_line(feed.description))
+    gen.language(FEED_LANGUAGE)
+    gen.generator(GENERATOR)  # fixed: no feedgen version, no URI
     # RSS takes the channel <link> from the last link and atom:link from the self one.
-    feed.link(href=self_url, rel="self", type=self_type)
-    feed.link(href=site_url, rel="alternate", type="text/html")
-    feed.updated(newest)  # Atom updated and RSS lastBuildDate: newest item, never "now"
+    gen.link(href=self_url, rel="self", type=self_type)
+    gen.link(href=site_url, rel="alternate", type="text/html")
+    gen.updated(newest)  # Atom updated and RSS lastBuildDate: newest item, never "now"
     for entry in entries:
-        feed.add_entry(entry, order="append")  # feedgen prepends by default
-    return feed
+        gen.add_entry(entry, order="append")  # feedgen prepends by default
+    return gen
 
 
-def build_rss(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> bytes:
-    """RSS 2.0 (with content:encoded and atom:link rel=self), entries in the given order."""
-    feed = _generator(rows, info, info.rss_url, "application/rss+xml")
-    data: bytes = feed.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+def build_rss(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, self_url: str) -> bytes:
+    """RSS 2.0 (with content:encoded and atom:link rel=self to ``self_url``), entries in the given order."""
+    data: bytes = _generator(rows, feed, self_url, "application/rss+xml").rss_str(
+        pretty=True, encoding="UTF-8", xml_declaration=True
+    )
     return data
 
 
-def build_atom(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> bytes:
-    """Atom 1.0, entries in the given order."""
-    feed = _generator(rows, info, info.atom_url, "application/atom+xml")
-    data: bytes = feed.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+def build_atom(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, self_url: str) -> bytes:
+    """Atom 1.0 (its id and rel=self: ``self_url``), entries in the given order."""
+    data: bytes = _generator(rows, feed, self_url, "application/atom+xml").atom_str(
+        pretty=True, encoding="UTF-8", xml_declaration=True
+    )
     return data
 
 
@@ -309,9 +300,9 @@ def rfc3339(stamp: dt.datetime) -> str:
     return stamp.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def _json_item(row: Mapping[str, Any], info: FeedInfo) -> tuple[dict[str, Any], dt.datetime]:
+def _json_item(row: Mapping[str, Any], feed: FeedSettings) -> tuple[dict[str, Any], dt.datetime]:
     """One JSON Feed item (fixed key order) and the newest time it carries."""
-    article = feed_article(row, info)
+    article = feed_article(row, feed)
     if not article.title:  # as RSS and Atom (feedgen refuses it): the same articles in every format
         raise ValueError("Required fields not set: title is empty")
     item: dict[str, Any] = {"id": article.guid, "url": article.link, "title": article.title}
@@ -331,22 +322,23 @@ def _json_item(row: Mapping[str, Any], info: FeedInfo) -> tuple[dict[str, Any], 
     return item, article.newest
 
 
-def build_json(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> bytes:
-    """JSON Feed 1.1, items in the given order (UTF-8, keys in a fixed order, no build time).
+def build_json(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, self_url: str) -> bytes:
+    """JSON Feed 1.1 (its feed_url: ``self_url``), items in the given order (UTF-8, keys in a
+    fixed order, no build time).
 
     Each item carries the RSS guid / Atom id as ``id``, the same link, title, summary,
     sanitised HTML and categories, ``date_published`` (the RSS pubDate's instant),
     ``date_modified`` when the article was edited, and its ``language``. The feed has no
     top-level language: the articles are in several."""
-    site_url = _check_feed_url("site_url", info.site_url)
-    feed_url = _check_feed_url("json_url", info.json_url)
-    items, _ = _render_rows(rows, info, _json_item)
-    feed = {
+    site_url = _check_feed_url("feed.base_url", feed.base_url)
+    feed_url = _check_feed_url("self_url", self_url)
+    items, _ = _render_rows(rows, feed, _json_item)
+    document = {
         "version": JSON_FEED_VERSION,
-        "title": one_line(info.title),
+        "title": one_line(feed.title),
         "home_page_url": site_url,
         "feed_url": feed_url,
-        "description": one_line(info.description),
+        "description": one_line(feed.description),
         "items": items,
     }
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

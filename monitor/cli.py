@@ -342,14 +342,13 @@ def _now(value: str | None) -> dt.datetime:
 @click.pass_obj
 def feed(cfg: Config, out_dir: str | None) -> None:
     """Write the feeds (RSS, Atom, JSON Feed) as files (atomically)."""
-    from monitor.web import feed_info, write_feed_files
+    from monitor.web import write_feed_files
 
-    info = feed_info(cfg)
     with _open(cfg) as archive:
         rows = archive.articles(limit=cfg.feed.items)
     out = Path(out_dir or cfg.feed.out_dir or ".")
     try:
-        paths = write_feed_files(out, rows, info)
+        paths = write_feed_files(out, rows, cfg.feed)
     except OSError as exc:
         _fail(f"cannot write the feeds to {out}: {exc.strerror}")
         return
@@ -440,7 +439,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) ->
 
 def _demo_config(cfg: Config, explicit_db: bool) -> None:
     """The offline demo: the bundled dumps, one per crawl tick, digests to a local outbox."""
-    from monitor.config import DEMO_DUMPS, SubscriberConfig
+    from feeds.settings import Subscriber
+    from monitor.config import DEMO_DUMPS
 
     if not explicit_db:
         cfg.database = "icesco-monitor-demo.db"
@@ -452,7 +452,7 @@ def _demo_config(cfg: Config, explicit_db: bool) -> None:
     cfg.smtp.host = ""
     cfg.digest.outbox = "demo-outbox"
     if not cfg.subscribers:
-        cfg.subscribers = [SubscriberConfig(address="reader@example.org", cadence="immediate")]
+        cfg.subscribers = [Subscriber(address="reader@example.org", cadence="immediate")]
     click.echo(
         f"demo: replaying {DEMO_DUMPS} one dump every 15 s into {cfg.database};"
         f" digests for {cfg.subscribers[0].address} go to ./{cfg.digest.outbox}/. Ctrl-C stops.",

@@ -24,6 +24,7 @@ import yaml
 
 from crawler.addresses import parse_allowed
 from crawler.urls import bare_host
+from feeds.settings import DigestSettings, FeedSettings, SiteSettings, SmtpSettings, Subscriber
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_DUMPS = PACKAGE_DIR / "demo" / "dumps"
@@ -108,11 +109,6 @@ ICESCO_START_URLS = (
 
 
 @dataclass
-class SiteConfig:
-    timezone: str = "Africa/Casablanca"  # dates are shown in the site's local time
-
-
-@dataclass
 class CrawlConfig:
     start_urls: list[str] = field(default_factory=lambda: list(ICESCO_START_URLS))
     # Hosts the crawler may fetch from (www. is implied); --start-url adds its own.
@@ -147,52 +143,6 @@ class ReplayConfig:
 
 
 @dataclass
-class FeedConfig:
-    title: str = "ICESCO news (icesco-monitor)"
-    description: str = "New and updated articles from icesco.org, archived by icesco-monitor."
-    base_url: str = "http://127.0.0.1:8080/"  # where readers reach the service: links and rel=self
-    items: int = 50
-    out_dir: str = ""  # 'feed' writes here when given no --out; the service too, after a change
-
-
-@dataclass
-class SmtpConfig:
-    host: str = ""  # empty: digests go to digest.outbox instead of SMTP
-    port: int = 25
-    security: str = "plain"  # plain, starttls or tls
-    username_env: str = "ICESCO_SMTP_USERNAME"  # names of environment variables, not secrets
-    password_env: str = "ICESCO_SMTP_PASSWORD"
-    timeout: float = 30.0
-
-
-@dataclass
-class DigestConfig:
-    sender: str = "icesco-monitor <icesco-monitor@localhost>"
-    list_id: str = "ICESCO news digest <digest.icesco-monitor.localhost>"
-    unsubscribe_mailto: str = "icesco-monitor@localhost"
-    unsubscribe_url: str = ""
-    outbox: str = "outbox"  # where messages go when no SMTP host is configured
-    template_dir: str = ""  # your own digest.txt.j2 / digest.html.j2, rendered in Jinja2's sandbox
-    max_items: int = 100  # articles per digest at most; the rest wait for the next one
-    retry_minutes: float = 5.0  # first retry after a temporary SMTP failure, doubling…
-    retry_max_minutes: float = 360.0  # …up to this; temporary failures are retried until they pass
-    retention_days: float = 30.0  # sent digests keep their bytes this long (a re-send needs none after)
-
-
-@dataclass
-class SubscriberConfig:
-    address: str = ""
-    name: str = ""
-    cadence: str = "daily"  # daily, weekly, hourly, or immediate (at every digest check)
-    at: str = "07:00"  # HH:MM in the time zone (daily, weekly)
-    weekday: str = "monday"  # weekly
-    timezone: str = "UTC"
-    keywords: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)
-
-
-@dataclass
 class ServiceConfig:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -208,13 +158,13 @@ class ServiceConfig:
 @dataclass
 class Config:
     database: str = "icesco-monitor.db"
-    site: SiteConfig = field(default_factory=SiteConfig)
+    site: SiteSettings = field(default_factory=SiteSettings)
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
-    feed: FeedConfig = field(default_factory=FeedConfig)
-    smtp: SmtpConfig = field(default_factory=SmtpConfig)
-    digest: DigestConfig = field(default_factory=DigestConfig)
-    subscribers: list[SubscriberConfig] = field(default_factory=list)
+    feed: FeedSettings = field(default_factory=FeedSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    subscribers: list[Subscriber] = field(default_factory=list)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     source: str = "<defaults>"  # where the values came from, for messages
 
@@ -327,7 +277,7 @@ def _merge(obj: Any, data: dict[str, Any], prefix: str) -> None:
 
 
 def _check_subscribers(cfg: Config) -> None:
-    from feeds.digests import WEEKDAYS, AddressError, parse_at, validate_address, weekday_index
+    from feeds.digests import CADENCES, WEEKDAYS, AddressError, parse_at, validate_address, weekday_index
 
     seen: set[str] = set()
     for i, sub in enumerate(cfg.subscribers):
@@ -339,7 +289,7 @@ def _check_subscribers(cfg: Config) -> None:
         if sub.address in seen:
             raise ConfigError(f"{where}.address: {sub.address} is listed twice")
         seen.add(sub.address)
-        if sub.cadence not in ("daily", "weekly", "hourly", "immediate"):
+        if sub.cadence not in CADENCES:
             raise ConfigError(f"{where}.cadence: expected daily, weekly, hourly or immediate, got {_show(sub.cadence)}")
         if parse_at(sub.at) is None:
             raise ConfigError(f"{where}.at: expected a time like 07:00, got {_show(sub.at)}")
@@ -396,13 +346,12 @@ def _check_digest(cfg: Config) -> None:
 def _check_templates(cfg: Config) -> None:
     import datetime as dt
 
-    from feeds.delivery import digest_settings
     from feeds.digests import TemplateProblem, check_templates
 
     if not Path(cfg.digest.template_dir).is_dir():
         raise ConfigError(f"digest.template_dir: no such folder: {_show(cfg.digest.template_dir)}")
     try:
-        check_templates(digest_settings(cfg), dt.datetime.now(dt.UTC))
+        check_templates(cfg.digest, dt.datetime.now(dt.UTC))
     except TemplateProblem as exc:
         raise ConfigError(f"digest.template_dir: {exc}") from None
 

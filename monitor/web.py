@@ -23,21 +23,16 @@ from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
-from feeds.formats import FORMATS, build_all, format_at, with_feed_urls, write_all
+from feeds.formats import FORMATS, build_all, format_at, write_all
 from feeds.pages import article_page, index_page
-from feeds.render import FeedInfo, parse_time, updated_date
+from feeds.render import parse_time, updated_date
+from feeds.settings import FeedSettings
 from monitor.archive import Archive
 from monitor.config import Config
 
 log = logging.getLogger(__name__)
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def feed_info(cfg: Config) -> FeedInfo:
-    """The feeds' head, with each registered format's own URL under feed.base_url."""
-    base = cfg.feed.base_url
-    return with_feed_urls(FeedInfo(title=cfg.feed.title, site_url=base, description=cfg.feed.description), base)
 
 
 @dataclass(frozen=True)
@@ -65,7 +60,6 @@ class FeedCache:
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.info = feed_info(cfg)
         self.lock = threading.Lock()
         self.marker: tuple[int, str] | None = None
         self.built: dict[str, Built] = {name: Built(b"", '""', EPOCH) for name in FORMATS}
@@ -90,7 +84,7 @@ class FeedCache:
                 return False
             rows = archive.articles(limit=self.cfg.feed.items)
             modified = newest_time(rows)
-            self.built = {name: _built(body, modified) for name, body in build_all(rows, self.info).items()}
+            self.built = {name: _built(body, modified) for name, body in build_all(rows, self.cfg.feed).items()}
             self.marker = marker
         log.info("feeds rebuilt: %d articles", min(marker[0], self.cfg.feed.items))
         return True
@@ -103,10 +97,10 @@ class FeedCache:
         return marker
 
 
-def write_feed_files(out: Path, rows: list[dict[str, Any]], info: FeedInfo) -> list[Path]:
+def write_feed_files(out: Path, rows: list[dict[str, Any]], feed: FeedSettings) -> list[Path]:
     """Build every registered format from rows and write each to out (atomically), as
     ``icesco-monitor feed`` does; returns the paths written."""
-    return write_all(out, build_all(rows, info))
+    return write_all(out, build_all(rows, feed))
 
 
 def write_feeds(out: Path, rss: bytes, atom: bytes) -> tuple[Path, Path]:
@@ -243,14 +237,14 @@ class App:
         if path == "/":
             with Archive(cfg.database, migrate=False) as archive:
                 rows = archive.articles(limit=cfg.feed.items)
-            html = index_page(rows, self.feeds.info, cfg.site.timezone)
+            html = index_page(rows, cfg.feed, cfg.site.timezone)
             return _response(200, "text/html; charset=utf-8", html.encode())
         if m := re.fullmatch(r"/articles/([0-9a-f]{16})", path):
             with Archive(cfg.database, migrate=False) as archive:
                 row = archive.article(m[1])
             if row is None:
                 return _response(404, "text/plain; charset=utf-8", b"no such article\n")
-            html = article_page(row, self.feeds.info, cfg.site.timezone)
+            html = article_page(row, cfg.feed, cfg.site.timezone)
             return _response(200, "text/html; charset=utf-8", html.encode())
         return _response(404, "text/plain; charset=utf-8", b"not found\n")
 

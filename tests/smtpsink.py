@@ -3,7 +3,7 @@
 Typical use::
 
     with SmtpSink() as sink:
-        send(message, SmtpSettings(port=sink.port))
+        send(message, SmtpSettings(host="127.0.0.1", port=sink.port))
         assert sink.envelopes[0].rcpt_tos == ["reader@example.org"]
         assert sink.messages[0]["Subject"] == "..."
 

@@ -16,10 +16,11 @@ from crawler.items import ArticleItem
 from feeds import channels
 from feeds.channels import CHANNELS, Channel, OutboxChannel, SmtpChannel, channel_for
 from feeds.delivery import run_digests
-from feeds.digests import DigestSettings, Subscriber, message_id, render_digest
-from feeds.mailer import DeliveryError, PermanentDeliveryError, SmtpSettings, TemporaryDeliveryError, message_bytes
+from feeds.digests import message_id, render_digest
+from feeds.mailer import Credentials, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError, message_bytes
+from feeds.settings import DigestSettings, PublishConfig, SmtpSettings, Subscriber
 from monitor.archive import Archive
-from monitor.config import Config, SubscriberConfig
+from monitor.config import Config
 
 T = dt.datetime(2026, 11, 21, 10, 15, 30, tzinfo=dt.UTC)
 READER = "reader@example.org"
@@ -54,7 +55,7 @@ def config(tmp_path: Path, **smtp: object) -> Config:
     cfg.digest.outbox = str(tmp_path / "outbox")
     for key, value in smtp.items():
         setattr(cfg.smtp, key, value)
-    cfg.subscribers = [SubscriberConfig(address=READER, cadence="immediate")]
+    cfg.subscribers = [Subscriber(address=READER, cadence="immediate")]
     return cfg
 
 
@@ -91,14 +92,14 @@ def test_the_factory_picks_smtp_when_a_host_is_set_else_the_outbox(
     smtp_cfg = config(tmp_path, host="127.0.0.1", port=2525, security="starttls", timeout=7.0)
     smtp = channel_for(smtp_cfg)
     assert isinstance(smtp, SmtpChannel)
-    assert (smtp.kind, smtp.where, smtp.settings) == (
+    assert (smtp.kind, smtp.where, smtp.settings, smtp.credentials) == (
         "smtp",
         "127.0.0.1:2525",
-        SmtpSettings(
-            host="127.0.0.1", port=2525, security="starttls", username="mailer", password="s3cret", timeout=7.0
-        ),
+        SmtpSettings(host="127.0.0.1", port=2525, security="starttls", timeout=7.0),
+        Credentials(username="mailer", password="s3cret"),  # from the environment, never the config
     )
-    assert "s3cret" not in repr(smtp.settings)
+    assert smtp.settings is smtp_cfg.smtp
+    assert "s3cret" not in repr(smtp.credentials)
 
     forced = channel_for(smtp_cfg, tmp_path / "elsewhere")  # digest --outbox DIR beats the SMTP host
     assert (type(forced), forced.where) == (OutboxChannel, f"outbox {tmp_path / 'elsewhere'}")
@@ -196,7 +197,7 @@ def sink() -> Iterator[SmtpSink]:
 )
 def test_the_smtp_channel_delivers_exactly_the_ledger_bytes(sink: SmtpSink, settings: dict[str, str]) -> None:
     data = ledger_bytes(**settings)
-    channel = SmtpChannel(SmtpSettings(port=sink.port, timeout=10))
+    channel = SmtpChannel(SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10))
     assert channel.deliver(data, message_id=MID, recipient=READER) is None
     assert sink.envelopes == [ReceivedEnvelope("icesco-monitor@localhost", [READER], data.replace(b"\n", b"\r\n"))]
 
@@ -204,7 +205,9 @@ def test_the_smtp_channel_delivers_exactly_the_ledger_bytes(sink: SmtpSink, sett
 def test_the_smtp_channel_maps_550_to_a_permanent_failure(sink: SmtpSink) -> None:
     sink.refuse_rcpt(550, "5.1.1 no such user")
     with pytest.raises(PermanentDeliveryError) as info:
-        SmtpChannel(SmtpSettings(port=sink.port, timeout=10)).deliver(ledger_bytes(), message_id=MID, recipient=READER)
+        SmtpChannel(SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10)).deliver(
+            ledger_bytes(), message_id=MID, recipient=READER
+        )
     err = info.value
     assert (type(err), err.permanent, err.code, str(err)) == (
         PermanentDeliveryError,
@@ -218,7 +221,9 @@ def test_the_smtp_channel_maps_550_to_a_permanent_failure(sink: SmtpSink) -> Non
 def test_the_smtp_channel_maps_451_to_a_temporary_failure(sink: SmtpSink) -> None:
     sink.fail_data(451, "4.3.0 try again later")
     with pytest.raises(TemporaryDeliveryError) as info:
-        SmtpChannel(SmtpSettings(port=sink.port, timeout=10)).deliver(ledger_bytes(), message_id=MID, recipient=READER)
+        SmtpChannel(SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10)).deliver(
+            ledger_bytes(), message_id=MID, recipient=READER
+        )
     err = info.value
     assert (type(err), err.permanent, err.code, str(err)) == (
         TemporaryDeliveryError,
@@ -249,14 +254,14 @@ class ListChannel:
     kind: ClassVar[str] = "list"
     delivered: ClassVar[list[tuple[bytes, str, str]]] = []
     failures: ClassVar[list[DeliveryError]] = []  # raised, one per delivery, before it delivers
-    made: ClassVar[list[tuple[str, Path | None]]] = []  # (config source, outbox) per from_config
+    made: ClassVar[list[tuple[str, Path | None]]] = []  # (configured outbox, outbox given) per from_config
 
     def __init__(self) -> None:
         self.where = "a list"
 
     @classmethod
-    def from_config(cls, cfg: Config, outbox: Path | None) -> Self:
-        cls.made.append((cfg.database, outbox))
+    def from_config(cls, cfg: PublishConfig, outbox: Path | None) -> Self:
+        cls.made.append((cfg.digest.outbox, outbox))
         return cls()
 
     def deliver(self, message_bytes: bytes, *, message_id: str, recipient: str) -> Path | None:
@@ -280,7 +285,7 @@ def list_channel(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[ListChannel]]
 def test_a_registered_kind_is_what_the_factory_makes(tmp_path: Path, list_channel: type[ListChannel]) -> None:
     channel: Channel = channel_for(config(tmp_path), tmp_path / "forced")  # mypy: ListChannel is a Channel
     assert (type(channel), channel.kind, channel.where) == (ListChannel, "list", "a list")
-    assert list_channel.made == [(str(tmp_path / "archive.db"), tmp_path / "forced")]
+    assert list_channel.made == [(str(tmp_path / "outbox"), tmp_path / "forced")]
 
 
 def test_run_digests_delivers_through_a_registered_channel_and_retries_the_same_bytes(
@@ -317,5 +322,5 @@ def test_run_digests_delivers_through_a_registered_channel_and_retries_the_same_
         assert [r[2:5] for r in ledger(a)] == [("sent", 2, None), ("failed", 1, "a list: closed for good")]
         assert run_digests(cfg, a, later + dt.timedelta(days=1)).sent == 0  # a permanent failure is not retried
     assert list_channel.delivered == [(data, mid, READER)]
-    assert list_channel.made == [(cfg.database, None)] * 5
+    assert list_channel.made == [(cfg.digest.outbox, None)] * 5
     assert not (tmp_path / "outbox").exists()

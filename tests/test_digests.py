@@ -21,8 +21,6 @@ from smtpsink import SmtpSink
 from feeds.channels import write_outbox
 from feeds.digests import (
     AddressError,
-    DigestSettings,
-    Subscriber,
     matches,
     message_id,
     previous_due,
@@ -30,12 +28,13 @@ from feeds.digests import (
     validate_address,
 )
 from feeds.mailer import (
+    Credentials,
     DeliveryError,
     PermanentDeliveryError,
-    SmtpSettings,
     TemporaryDeliveryError,
     send,
 )
+from feeds.settings import DigestSettings, SmtpSettings, Subscriber
 
 NOW = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 SITE = "http://127.0.0.1:8080/"
@@ -518,7 +517,7 @@ def digest(**kw: Any) -> EmailMessage:
 
 def test_send_delivers_one_intact_message(sink: SmtpSink) -> None:
     msg = digest()
-    send(msg, SmtpSettings(port=sink.port, timeout=10))
+    send(msg, SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10))
     assert len(sink.messages) == 1
     envelope = sink.envelopes[0]
     assert (envelope.mail_from, envelope.rcpt_tos) == ("icesco-monitor@localhost", ["reader@example.org"])
@@ -536,7 +535,7 @@ def test_send_leaves_bcc_out_and_long_unsubscribe_urls_whole(sink: SmtpSink) -> 
     stored = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)  # as a ledger keeps it
     assert isinstance(stored, EmailMessage)
     stored["Bcc"] = "hidden@example.org"
-    send(stored, SmtpSettings(port=sink.port, timeout=10))
+    send(stored, SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10))
     got = sink.messages[0]
     assert got["List-Unsubscribe"] == (
         f"<mailto:icesco-monitor@localhost?subject=unsubscribe%20reader@example.org>, <{long_url}>"
@@ -549,7 +548,7 @@ def test_send_leaves_bcc_out_and_long_unsubscribe_urls_whole(sink: SmtpSink) -> 
 def test_refused_recipient_is_permanent(sink: SmtpSink) -> None:
     sink.refuse_rcpt(550, "5.1.1 no such user")
     with pytest.raises(PermanentDeliveryError) as info:
-        send(digest(), SmtpSettings(port=sink.port, timeout=10))
+        send(digest(), SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10))
     err = info.value
     assert (err.permanent, err.code) == (True, 550)
     assert err.message == f"127.0.0.1:{sink.port}: recipient reader@example.org refused: 550 5.1.1 no such user"
@@ -561,41 +560,41 @@ def test_refused_recipient_is_permanent(sink: SmtpSink) -> None:
 def test_temporary_rcpt_refusal_is_temporary(sink: SmtpSink) -> None:
     sink.refuse_rcpt(450, "4.2.1 mailbox busy")
     with pytest.raises(TemporaryDeliveryError) as info:
-        send(digest(), SmtpSettings(port=sink.port, timeout=10))
+        send(digest(), SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10))
     assert (info.value.permanent, info.value.code) == (False, 450)
 
 
 def test_data_failure_is_temporary(sink: SmtpSink) -> None:
     sink.fail_data(451)
     with pytest.raises(TemporaryDeliveryError) as info:
-        send(digest(), SmtpSettings(port=sink.port, timeout=10))
+        send(digest(), SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10))
     err = info.value
     assert (err.permanent, err.code) == (False, 451)
     assert err.message == f"127.0.0.1:{sink.port}: refused the message: 451 4.3.0 try again later"
     assert sink.messages == []
     sink.reset()
-    send(digest(), SmtpSettings(port=sink.port, timeout=10))
+    send(digest(), SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10))
     assert len(sink.messages) == 1
 
 
 def test_data_rejection_is_permanent(sink: SmtpSink) -> None:
     sink.fail_data(554, "5.6.0 message rejected")
     with pytest.raises(PermanentDeliveryError) as info:
-        send(digest(), SmtpSettings(port=sink.port, timeout=10))
+        send(digest(), SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10))
     assert info.value.code == 554
 
 
 def test_dropped_connection_is_temporary(sink: SmtpSink) -> None:
     sink.drop_after_data()
     with pytest.raises(TemporaryDeliveryError) as info:
-        send(digest(), SmtpSettings(port=sink.port, timeout=10))
+        send(digest(), SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10))
     err = info.value
     assert (err.permanent, err.code) == (False, None)
     assert err.message.startswith(f"127.0.0.1:{sink.port}: ")
     assert isinstance(err.__cause__, smtplib.SMTPServerDisconnected)
     assert sink.messages == []
     sink.reset()
-    send(digest(), SmtpSettings(port=sink.port, timeout=10))
+    send(digest(), SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10))
     assert len(sink.messages) == 1
 
 
@@ -615,7 +614,7 @@ def test_wrong_password_is_permanent_and_never_shown() -> None:
     with SmtpSink(auth=("mailer", "right-password")) as sink:
         port = sink.port
         with pytest.raises(PermanentDeliveryError) as info:
-            send(digest(), SmtpSettings(port=port, username="mailer", password=password, timeout=10))
+            send(digest(), SmtpSettings(host="127.0.0.1", port=port, timeout=10), Credentials("mailer", password))
         assert sink.auth_attempts and set(sink.auth_attempts) == {"mailer"}  # AUTH really happened
         assert sink.messages == []
     err = info.value
@@ -623,19 +622,23 @@ def test_wrong_password_is_permanent_and_never_shown() -> None:
     assert err.message == f"127.0.0.1:{port}: authentication failed: 535 5.7.8 Authentication credentials invalid"
     shown = "".join(traceback.format_exception(err)) + repr(err) + str(err.args)
     assert password not in shown
-    assert password not in repr(SmtpSettings(password=password))
+    assert password not in repr(Credentials("mailer", password))
 
 
 def test_right_password_delivers() -> None:
     with SmtpSink(auth=("mailer", "right-password")) as sink:
-        send(digest(), SmtpSettings(port=sink.port, username="mailer", password="right-password", timeout=10))
+        send(
+            digest(),
+            SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10),
+            Credentials("mailer", "right-password"),
+        )
         assert len(sink.messages) == 1
 
 
 def test_credentials_without_auth_support_fail_permanently_without_the_password(sink: SmtpSink) -> None:
     password = "an0ther-secret"
     with pytest.raises(PermanentDeliveryError) as info:
-        send(digest(), SmtpSettings(port=sink.port, username="mailer", password=password, timeout=10))
+        send(digest(), SmtpSettings(host="127.0.0.1", port=sink.port, timeout=10), Credentials("mailer", password))
     assert info.value.message == f"127.0.0.1:{sink.port}: SMTP AUTH extension not supported by server."
     assert password not in "".join(traceback.format_exception(info.value))
 
@@ -646,14 +649,14 @@ def test_no_credentials_in_clear_to_a_remote_host(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(smtplib, "SMTP", no_connection)
     with pytest.raises(PermanentDeliveryError, match="unencrypted"):
-        send(digest(), SmtpSettings(host="192.0.2.1", port=25, username="u", password="p"))
+        send(digest(), SmtpSettings(host="192.0.2.1", port=25), Credentials("u", "p"))
 
 
 def test_send_needs_from_and_to() -> None:
     msg = digest()
     del msg["To"]
     with pytest.raises(ValueError, match="To"):
-        send(msg, SmtpSettings(port=1))
+        send(msg, SmtpSettings(host="127.0.0.1", port=1))
 
 
 # --- outbox ------------------------------------------------------------------------------
@@ -702,17 +705,16 @@ def test_operator_templates_run_in_a_sandbox(tmp_path: Path) -> None:
 
 
 def test_due_times_of_the_configured_cadences() -> None:
-    from feeds.delivery import due_at
-    from monitor.config import SubscriberConfig
-
     now = dt.datetime(2026, 11, 21, 10, 20, 30, 5, tzinfo=dt.UTC)
-    assert due_at(SubscriberConfig(address="a@example.org", cadence="hourly", at="07:15"), now) == now.replace(
+    assert previous_due(Subscriber(address="a@example.org", cadence="hourly", at="07:15"), now) == now.replace(
         minute=15, second=0, microsecond=0
     )
-    assert due_at(SubscriberConfig(address="a@example.org", cadence="immediate"), now) == now.replace(microsecond=0)
-    assert due_at(SubscriberConfig(address="a@example.org", cadence="daily", at="07:00"), now) == now.replace(
+    assert previous_due(Subscriber(address="a@example.org", cadence="immediate"), now) == now.replace(microsecond=0)
+    assert previous_due(Subscriber(address="a@example.org", cadence="daily", at="07:00"), now) == now.replace(
         hour=7, minute=0, second=0, microsecond=0
     )
+    paris = dt.datetime(2026, 11, 21, 11, 20, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert previous_due(Subscriber(address="a@example.org", cadence="immediate"), paris) == now.replace(microsecond=0)
 
 
 # --- the ledger: digests follow the articles' sequence numbers, not the clock -------------
@@ -724,7 +726,7 @@ def test_due_times_of_the_configured_cadences() -> None:
 from crawler.items import ArticleItem  # noqa: E402
 from feeds.delivery import DigestReport, run_digests  # noqa: E402
 from monitor.archive import Archive, migrations  # noqa: E402
-from monitor.config import Config, SubscriberConfig  # noqa: E402
+from monitor.config import Config  # noqa: E402
 
 T = dt.datetime(2026, 11, 21, 10, 15, 30, tzinfo=dt.UTC)
 READER = "reader@example.org"
@@ -746,7 +748,7 @@ def ledger_config(tmp_path: Path, *subscribers: dict[str, Any], **digest: Any) -
     cfg.digest.outbox = str(tmp_path / "outbox")
     for key, value in digest.items():
         setattr(cfg.digest, key, value)
-    cfg.subscribers = [SubscriberConfig(**s) for s in subscribers]
+    cfg.subscribers = [Subscriber(**s) for s in subscribers]
     return cfg
 
 

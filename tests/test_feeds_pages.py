@@ -12,9 +12,9 @@ from jinja2.sandbox import SecurityError
 
 from feeds import templating
 from feeds.pages import article_page, index_page
-from feeds.render import FeedInfo
+from feeds.settings import FeedSettings
 
-INFO = FeedInfo(title="News <mirror>")
+INFO = FeedSettings(title="News <mirror>")
 
 
 def row(**overrides: Any) -> dict[str, Any]:

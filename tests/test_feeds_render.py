@@ -20,9 +20,8 @@ import feedparser
 import pytest
 
 from feeds import render
-from feeds.formats import FORMATS, Format, build_all, format_at, with_feed_urls, write_all
+from feeds.formats import FORMATS, Format, build_all, format_at, write_all
 from feeds.render import (
-    FeedInfo,
     article_guid,
     article_link,
     build_atom,
@@ -30,9 +29,11 @@ from feeds.render import (
     build_rss,
     pub_date,
 )
+from feeds.settings import FeedSettings
 
-INFO = FeedInfo()
-BUILDERS: dict[str, Callable[..., bytes]] = {"rss": build_rss, "atom": build_atom}
+FEED = FeedSettings()
+RSS_URL, ATOM_URL, JSON_URL = (f"http://127.0.0.1:8080/{path}" for path in ("feed.xml", "atom.xml", "feed.json"))
+BUILDERS: dict[str, Callable[..., bytes]] = {"rss": FORMATS["rss"].render, "atom": FORMATS["atom"].render}
 CONTENT_NS = "{http://purl.org/rss/1.0/modules/content/}encoded"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 
@@ -126,7 +127,7 @@ def test_article_guid_is_a_uuid5_of_the_id_only() -> None:
     ],
 )
 def test_article_link_is_http_or_the_service_page(url: str | None, expected: str) -> None:
-    assert article_link({"id": "0123456789abcdef", "url": url}, INFO) == expected
+    assert article_link({"id": "0123456789abcdef", "url": url}, FEED) == expected
 
 
 @pytest.mark.parametrize(
@@ -163,7 +164,7 @@ def test_pub_date_without_any_time_raises_instead_of_using_now() -> None:
 def test_entries_keep_the_given_order(kind: str) -> None:
     # Deliberately not sorted by date: the caller's order wins.
     rows = [make_row(3), make_row(1), make_row(9, url=None), make_row(2)]
-    parsed = parse(BUILDERS[kind](rows, INFO))
+    parsed = parse(BUILDERS[kind](rows, FEED))
     assert [e.title for e in parsed.entries] == ["Article 3", "Article 1", "Article 9", "Article 2"]
     assert [e.link for e in parsed.entries] == [
         "https://icesco.org/en/2024/07/03/article-3/",
@@ -175,18 +176,18 @@ def test_entries_keep_the_given_order(kind: str) -> None:
 
 
 def test_rss_guid_is_not_a_permalink() -> None:
-    root = ElementTree.fromstring(build_rss([make_row(1), make_row(2)], INFO))
+    root = ElementTree.fromstring(build_rss([make_row(1), make_row(2)], FEED, RSS_URL))
     guids = [(g.text, g.get("isPermaLink")) for g in root.iter("guid")]
     assert guids == [(guid(1), "false"), (guid(2), "false")]
 
 
 @pytest.mark.parametrize("kind", ["rss", "atom"])
 def test_guid_survives_edits(kind: str) -> None:
-    before = parse(BUILDERS[kind]([make_row(5)], INFO))
+    before = parse(BUILDERS[kind]([make_row(5)], FEED))
     edited = make_row(
         5, title="Article 5 (corrected)", body="A new body.", updated_at="2024-08-01T09:00:00+00:00", revision=2
     )
-    after = parse(BUILDERS[kind]([edited], INFO))
+    after = parse(BUILDERS[kind]([edited], FEED))
     assert [e.id for e in after.entries] == [e.id for e in before.entries] == [guid(5)]
     assert [e.title for e in after.entries] == ["Article 5 (corrected)"]
 
@@ -197,7 +198,7 @@ def test_rss_dates() -> None:
         make_row(2, published_at=None, first_seen_at="2024-07-02T17:45:10+00:00"),
         make_row(1),
     ]
-    parsed = parse(build_rss(rows, INFO))
+    parsed = parse(build_rss(rows, FEED, RSS_URL))
     assert [e.published for e in parsed.entries] == [
         "Wed, 03 Jul 2024 06:30:00 +0000",
         "Tue, 02 Jul 2024 17:45:10 +0000",
@@ -213,7 +214,7 @@ def test_atom_dates() -> None:
         make_row(2, published_at=None, first_seen_at="2024-07-02T17:45:10+00:00"),
         make_row(1, updated_at="2024-07-21T10:00:00+00:00"),
     ]
-    parsed = parse(build_atom(rows, INFO))
+    parsed = parse(build_atom(rows, FEED, ATOM_URL))
     assert [(e.published, e.updated) for e in parsed.entries] == [
         ("2024-07-03T06:30:00+00:00", "2024-07-03T06:30:00+00:00"),
         ("2024-07-02T17:45:10+00:00", "2024-07-02T17:45:10+00:00"),
@@ -224,13 +225,13 @@ def test_atom_dates() -> None:
 
 def test_feed_time_is_the_newest_publication_when_nothing_was_edited() -> None:
     rows = [make_row(4), make_row(9), make_row(2)]
-    assert parse(build_rss(rows, INFO)).feed.updated == rfc2822("2024-07-09")
-    assert parse(build_atom(rows, INFO)).feed.updated == "2024-07-09T00:00:00+00:00"
+    assert parse(build_rss(rows, FEED, RSS_URL)).feed.updated == rfc2822("2024-07-09")
+    assert parse(build_atom(rows, FEED, ATOM_URL)).feed.updated == "2024-07-09T00:00:00+00:00"
 
 
 def test_empty_feeds_are_dated_1970() -> None:
-    rss = parse(build_rss([], INFO))
-    atom = parse(build_atom([], INFO))
+    rss = parse(build_rss([], FEED, RSS_URL))
+    atom = parse(build_atom([], FEED, ATOM_URL))
     assert (rss.entries, atom.entries) == ([], [])
     assert rss.feed.updated == "Thu, 01 Jan 1970 00:00:00 +0000"
     assert atom.feed.updated == "1970-01-01T00:00:00+00:00"
@@ -239,9 +240,9 @@ def test_empty_feeds_are_dated_1970() -> None:
 @pytest.mark.parametrize("kind", ["rss", "atom"])
 def test_same_rows_same_bytes(kind: str) -> None:
     rows = [make_row(2, updated_at="2024-07-05T10:00:00+00:00"), make_row(1, url=None, published_at=None)]
-    first = BUILDERS[kind](rows, INFO)
+    first = BUILDERS[kind](rows, FEED)
     time.sleep(1.05)  # a build time would show up at one-second resolution
-    second = BUILDERS[kind]([dict(r) for r in rows], INFO)
+    second = BUILDERS[kind]([dict(r) for r in rows], FEED)
     assert first == second
     assert first.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n")
     assert b"python-feedgen" not in first
@@ -249,7 +250,7 @@ def test_same_rows_same_bytes(kind: str) -> None:
 
 
 def test_rss_channel() -> None:
-    parsed = parse(build_rss([make_row(1)], INFO))
+    parsed = parse(build_rss([make_row(1)], FEED, RSS_URL))
     assert parsed.version == "rss20"
     assert parsed.feed.title == "ICESCO news (icesco-monitor)"
     assert parsed.feed.link == "http://127.0.0.1:8080/"
@@ -263,7 +264,7 @@ def test_rss_channel() -> None:
 
 
 def test_atom_feed_head() -> None:
-    parsed = parse(build_atom([make_row(1)], INFO))
+    parsed = parse(build_atom([make_row(1)], FEED, ATOM_URL))
     assert parsed.version == "atom10"
     assert parsed.feed.id == "http://127.0.0.1:8080/atom.xml"
     assert parsed.feed.title == "ICESCO news (icesco-monitor)"
@@ -274,35 +275,41 @@ def test_atom_feed_head() -> None:
     ]
 
 
-def test_other_feed_info() -> None:
-    info = FeedInfo(
+def test_other_feed_settings() -> None:
+    feed = FeedSettings(
         title="Mirror",
-        site_url="https://feeds.example.org/icesco",  # no trailing slash: one is added for article pages
-        rss_url="https://feeds.example.org/icesco/rss.xml",
-        atom_url="https://feeds.example.org/icesco/atom.xml",
+        base_url="https://feeds.example.org/icesco",  # no trailing slash: one is added for article pages
         description="d",
-        language="fr",
     )
-    rss = parse(build_rss([make_row(1, url=None)], info))
+    rss = parse(FORMATS["rss"].render([make_row(1, url=None)], feed))
     assert [link["href"] for link in rss.feed.links] == [
         "https://feeds.example.org/icesco",
-        "https://feeds.example.org/icesco/rss.xml",
+        "https://feeds.example.org/icesco/feed.xml",
     ]
     assert [e.link for e in rss.entries] == ["https://feeds.example.org/icesco/articles/0000000000000001"]
-    atom = parse(build_atom([make_row(1, url=None)], info))
+    assert (rss.feed.title, rss.feed.subtitle, rss.feed.language) == ("Mirror", "d", "en")
+    atom = parse(build_atom([make_row(1, url=None)], feed, "https://feeds.example.org/icesco/atom.xml"))
     assert [link["href"] for link in atom.feed.links] == [
         "https://feeds.example.org/icesco/atom.xml",
         "https://feeds.example.org/icesco",
     ]
+    assert atom.feed.id == "https://feeds.example.org/icesco/atom.xml"
 
 
-@pytest.mark.parametrize("field", ["site_url", "rss_url", "atom_url"])
-def test_feed_urls_must_be_http(field: str) -> None:
-    info = FeedInfo(**{field: "javascript:alert(1)"})
-    with pytest.raises(ValueError, match=field):
-        build_rss([make_row(1)], info)
-    with pytest.raises(ValueError, match=field):
-        build_atom([make_row(1)], info)
+@pytest.mark.parametrize(
+    ("base_url", "self_url", "field"),
+    [
+        ("javascript:alert(1)", RSS_URL, "feed.base_url"),
+        ("http://127.0.0.1:8080/", "javascript:alert(1)", "self_url"),
+        ("http://127.0.0.1:8080/", "/feed.xml", "self_url"),
+    ],
+)
+def test_feed_urls_must_be_http(base_url: str, self_url: str, field: str) -> None:
+    feed = FeedSettings(base_url=base_url)
+    with pytest.raises(ValueError, match=f"^{field} must be an absolute http"):
+        build_rss([make_row(1)], feed, self_url)
+    with pytest.raises(ValueError, match=f"^{field} must be an absolute http"):
+        build_atom([make_row(1)], feed, self_url)
 
 
 @pytest.mark.parametrize("kind", ["rss", "atom"])
@@ -318,7 +325,7 @@ def test_summary_content_and_categories(kind: str) -> None:
         make_row(2, body=long_paragraph + "\n\nSecond.", categories=[]),
         make_row(3, body="x" * 400),
     ]
-    data = BUILDERS[kind](rows, INFO)
+    data = BUILDERS[kind](rows, FEED)
     parsed = parse(data)
     summaries = [e.summary for e in parsed.entries]
     cut = " ".join(["word"] * 60) + "\u2026"  # 299 characters, then the ellipsis
@@ -337,16 +344,16 @@ def test_summary_content_and_categories(kind: str) -> None:
 
 
 def test_atom_content_is_type_html() -> None:
-    root = ElementTree.fromstring(build_atom([make_row(1)], INFO))
+    root = ElementTree.fromstring(build_atom([make_row(1)], FEED, ATOM_URL))
     assert [c.get("type") for c in root.iter(f"{ATOM_NS}content")] == ["html"]
     assert [s.get("type") for s in root.iter(f"{ATOM_NS}summary")] == [None]
 
 
 def test_rss_description_is_escaped_text() -> None:
     # Readers take an RSS description as HTML: markup in the summary must stay text.
-    parsed = parse(build_rss([make_row(1, subtitle="Tom & <b>Jerry</b>")], INFO))
+    parsed = parse(build_rss([make_row(1, subtitle="Tom & <b>Jerry</b>")], FEED, RSS_URL))
     assert [e.summary for e in parsed.entries] == ["Tom &amp; &lt;b&gt;Jerry&lt;/b&gt;"]
-    atom = parse(build_atom([make_row(1, subtitle="Tom & <b>Jerry</b>")], INFO))
+    atom = parse(build_atom([make_row(1, subtitle="Tom & <b>Jerry</b>")], FEED, ATOM_URL))
     assert [e.summary for e in atom.entries] == ["Tom & <b>Jerry</b>"]  # Atom summary is type text
 
 
@@ -376,7 +383,7 @@ def hostile_rows() -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("kind", ["rss", "atom"])
 def test_hostile_content_is_neutralised(kind: str) -> None:
-    data = BUILDERS[kind](hostile_rows(), INFO)
+    data = BUILDERS[kind](hostile_rows(), FEED)
     parsed = parse(data)
     assert len(data) > 1_000_000
     assert [e.id for e in parsed.entries] == [guid(1), guid(2), guid(3), guid(4)]
@@ -411,7 +418,7 @@ def test_hostile_content_is_neutralised(kind: str) -> None:
 
 
 def test_hostile_rss_title_is_one_line_in_the_xml() -> None:
-    root = ElementTree.fromstring(build_rss(hostile_rows(), INFO))
+    root = ElementTree.fromstring(build_rss(hostile_rows(), FEED, RSS_URL))
     titles = [t.text for t in root.iter("title")][1:]  # after the channel title
     assert titles == ["Article 1", "<script>alert(1)</script> Bcc: x@y end", "Article 3", "Article 4"]
 
@@ -431,7 +438,7 @@ def test_a_bad_row_is_skipped_and_the_rest_kept(kind: str, caplog: pytest.LogCap
         make_row(7),
     ]
     with caplog.at_level(logging.WARNING, logger="feeds.render"):
-        parsed = parse(BUILDERS[kind](rows, INFO))
+        parsed = parse(BUILDERS[kind](rows, FEED))
     assert [e.title for e in parsed.entries] == ["Article 1", "Article 7"]
     assert [e.id for e in parsed.entries] == [guid(1), guid(7)]
     skipped = [r.getMessage() for r in caplog.records if r.name == "feeds.render"]
@@ -448,13 +455,13 @@ def test_a_bad_row_is_skipped_and_the_rest_kept(kind: str, caplog: pytest.LogCap
 
 def test_feed_time_ignores_skipped_rows() -> None:
     rows = [make_row(1), make_row(9, title=None, updated_at="2030-01-01T00:00:00+00:00")]
-    assert parse(build_atom(rows, INFO)).feed.updated == "2024-07-01T00:00:00+00:00"
+    assert parse(build_atom(rows, FEED, ATOM_URL)).feed.updated == "2024-07-01T00:00:00+00:00"
 
 
 def test_duplicate_rows_keep_the_first(caplog: pytest.LogCaptureFixture) -> None:
     rows = [make_row(1), make_row(2), make_row(1, title="Again")]
     with caplog.at_level(logging.WARNING, logger="feeds.render"):
-        parsed = parse(build_rss(rows, INFO))
+        parsed = parse(build_rss(rows, FEED, RSS_URL))
     assert [e.title for e in parsed.entries] == ["Article 1", "Article 2"]
     assert [r.getMessage() for r in caplog.records] == [
         "feed: article '0000000000000001' is listed twice; keeping its first entry"
@@ -462,15 +469,15 @@ def test_duplicate_rows_keep_the_first(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_categories_given_as_stored_json() -> None:
-    parsed = parse(build_atom([make_row(1, categories='["News", "Events"]')], INFO))
+    parsed = parse(build_atom([make_row(1, categories='["News", "Events"]')], FEED, ATOM_URL))
     assert [t["term"] for t in parsed.entries[0].tags] == ["News", "Events"]
 
 
 # ------------------------------------------------------------------ JSON Feed 1.1
 
 
-def json_feed(rows: list[Any], info: FeedInfo = INFO) -> Any:
-    return json.loads(build_json(rows, info))
+def json_feed(rows: list[Any], feed: FeedSettings = FEED) -> Any:
+    return json.loads(FORMATS["json"].render(rows, feed))
 
 
 def test_json_feed_of_a_small_archive() -> None:
@@ -530,7 +537,7 @@ def test_json_feed_of_a_small_archive() -> None:
 
 
 def test_json_feed_text_is_utf8_with_a_fixed_key_order() -> None:
-    data = build_json([make_row(1, title="مقال", lang="ar")], INFO)
+    data = build_json([make_row(1, title="مقال", lang="ar")], FEED, JSON_URL)
     assert data.startswith(b'{\n  "version": "https://jsonfeed.org/version/1.1",\n  "title": ')
     assert "مقال".encode() in data and data.endswith(b"}\n")
     item = json.loads(data)["items"][0]
@@ -549,8 +556,8 @@ def test_json_feed_matches_rss_and_atom() -> None:
         make_row(1, lang="ar", body="Only one paragraph & more."),
     ]
     items = json_feed(rows)["items"]
-    rss = parse(build_rss(rows, INFO)).entries
-    atom = parse(build_atom(rows, INFO)).entries
+    rss = parse(build_rss(rows, FEED, RSS_URL)).entries
+    atom = parse(build_atom(rows, FEED, ATOM_URL)).entries
 
     assert [i["id"] for i in items] == [e.id for e in rss] == [e.id for e in atom] == [guid(n) for n in (4, 3, 2, 1)]
     assert [i["url"] for i in items] == [e.link for e in rss] == [e.link for e in atom]
@@ -559,7 +566,7 @@ def test_json_feed_matches_rss_and_atom() -> None:
     assert (
         [i["content_html"] for i in items]
         == [e.content[0]["value"] for e in rss]
-        == raw_contents("rss", build_rss(rows, INFO))
+        == raw_contents("rss", build_rss(rows, FEED, RSS_URL))
     )
     assert [i.get("tags", []) for i in items] == [[t["term"] for t in e.get("tags", [])] for e in rss]
     published = [dt.datetime.fromisoformat(i["date_published"]) for i in items]
@@ -573,9 +580,9 @@ def test_json_feed_matches_rss_and_atom() -> None:
 
 def test_json_feed_same_rows_same_bytes() -> None:
     rows = [make_row(2, updated_at="2024-07-05T10:00:00+00:00"), make_row(1, url=None, published_at=None)]
-    first = build_json(rows, INFO)
+    first = build_json(rows, FEED, JSON_URL)
     time.sleep(1.05)  # a build time would show up at one-second resolution
-    assert build_json([dict(r) for r in rows], INFO) == first
+    assert build_json([dict(r) for r in rows], FEED, JSON_URL) == first
     edited = [make_row(2, title="Edited", updated_at="2024-07-06T10:00:00+00:00"), rows[1]]
     after = json_feed(edited)["items"]
     assert [i["id"] for i in after] == [i["id"] for i in json.loads(first)["items"]]  # an edit keeps the id
@@ -586,8 +593,8 @@ def test_empty_json_feed() -> None:
 
 
 def test_json_feed_hostile_content() -> None:
-    rss_ids = [e.id for e in parse(build_rss(hostile_rows(), INFO)).entries]
-    data = build_json(hostile_rows(), INFO)
+    rss_ids = [e.id for e in parse(build_rss(hostile_rows(), FEED, RSS_URL)).entries]
+    data = build_json(hostile_rows(), FEED, JSON_URL)
     items = json.loads(data)["items"]
     assert [i["id"] for i in items] == rss_ids == [guid(1), guid(2), guid(3), guid(4)]
     hostile = items[1]
@@ -624,7 +631,7 @@ def test_json_feed_skips_what_rss_skips(caplog: pytest.LogCaptureFixture) -> Non
         (guid(1), "Article 1", "en"),
         (guid(7), "Article 7", None),
     ]
-    assert [e.id for e in parse(build_rss(rows, INFO)).entries] == [i["id"] for i in items]
+    assert [e.id for e in parse(build_rss(rows, FEED, RSS_URL)).entries] == [i["id"] for i in items]
     assert [r.getMessage() for r in caplog.records if r.name == "feeds.render"][:7] == [
         "feed: skipping article '0000000000000002': KeyError: 'title'",
         "feed: skipping article '0000000000000003': TypeError: title is NoneType, not a string",
@@ -636,45 +643,36 @@ def test_json_feed_skips_what_rss_skips(caplog: pytest.LogCaptureFixture) -> Non
     ]
 
 
-@pytest.mark.parametrize("field", ["site_url", "json_url"])
-def test_json_feed_urls_must_be_http(field: str) -> None:
-    with pytest.raises(ValueError, match=field):
-        build_json([make_row(1)], FeedInfo(**{field: "javascript:alert(1)"}))
+@pytest.mark.parametrize(
+    ("base_url", "self_url", "field"),
+    [("javascript:alert(1)", JSON_URL, "feed.base_url"), ("http://127.0.0.1:8080/", "javascript:alert(1)", "self_url")],
+)
+def test_json_feed_urls_must_be_http(base_url: str, self_url: str, field: str) -> None:
+    with pytest.raises(ValueError, match=f"^{field} must be an absolute http"):
+        build_json([make_row(1)], FeedSettings(base_url=base_url), self_url)
 
 
-def test_json_feed_other_feed_info() -> None:
-    info = FeedInfo(
-        title="Mirror\n",
-        site_url="https://feeds.example.org/icesco",
-        json_url="https://feeds.example.org/icesco/feed.json",
-        description=" d ",
-    )
-    feed = json_feed([make_row(1, url=None)], info)
-    assert {k: v for k, v in feed.items() if k != "items"} == {
+def test_json_feed_other_feed_settings() -> None:
+    feed = FeedSettings(title="Mirror\n", base_url="https://feeds.example.org/icesco", description=" d ")
+    document = json_feed([make_row(1, url=None)], feed)
+    assert {k: v for k, v in document.items() if k != "items"} == {
         "version": "https://jsonfeed.org/version/1.1",
         "title": "Mirror",
         "home_page_url": "https://feeds.example.org/icesco",
         "feed_url": "https://feeds.example.org/icesco/feed.json",
         "description": "d",
     }
-    assert [i["url"] for i in feed["items"]] == ["https://feeds.example.org/icesco/articles/0000000000000001"]
+    assert [i["url"] for i in document["items"]] == ["https://feeds.example.org/icesco/articles/0000000000000001"]
 
 
 # ------------------------------------------------------------------ the format registry
 
 
 def test_the_registry() -> None:
-    assert [(f.name, f.path, f.media_type, f.link_type, f.url_path, f.url_field) for f in FORMATS.values()] == [
-        ("rss", "feed.xml", "application/rss+xml; charset=utf-8", "application/rss+xml", "/feed.xml", "rss_url"),
-        ("atom", "atom.xml", "application/atom+xml; charset=utf-8", "application/atom+xml", "/atom.xml", "atom_url"),
-        (
-            "json",
-            "feed.json",
-            "application/feed+json; charset=utf-8",
-            "application/feed+json",
-            "/feed.json",
-            "json_url",
-        ),
+    assert [(f.name, f.path, f.media_type, f.link_type, f.url_path) for f in FORMATS.values()] == [
+        ("rss", "feed.xml", "application/rss+xml; charset=utf-8", "application/rss+xml", "/feed.xml"),
+        ("atom", "atom.xml", "application/atom+xml; charset=utf-8", "application/atom+xml", "/atom.xml"),
+        ("json", "feed.json", "application/feed+json; charset=utf-8", "application/feed+json", "/feed.json"),
     ]
     assert [f.build for f in FORMATS.values()] == [build_rss, build_atom, build_json]
     assert format_at("/feed.json") is FORMATS["json"] and format_at("/feed.xml") is FORMATS["rss"]
@@ -683,20 +681,34 @@ def test_the_registry() -> None:
         FORMATS["x"] = Format("x", "x", "x", "x", build_json)  # type: ignore[index]
 
 
-def test_with_feed_urls() -> None:
-    info = with_feed_urls(FeedInfo(site_url="https://example.org/news/"), "https://example.org/news")
-    assert (info.site_url, info.rss_url, info.atom_url, info.json_url) == (
-        "https://example.org/news/",
+@pytest.mark.parametrize("base_url", ["https://example.org/news/", "https://example.org/news"])
+def test_each_format_is_at_its_path_under_the_base_url(base_url: str) -> None:
+    feed = FeedSettings(base_url=base_url)
+    assert [f.url(feed) for f in FORMATS.values()] == [
         "https://example.org/news/feed.xml",
         "https://example.org/news/atom.xml",
         "https://example.org/news/feed.json",
+    ]
+    assert (feed.url(), feed.url("articles/0123456789abcdef")) == (
+        "https://example.org/news/",
+        "https://example.org/news/articles/0123456789abcdef",
     )
+    rows = [make_row(1)]
+    assert [f.render(rows, feed) for f in FORMATS.values()] == [
+        build_rss(rows, feed, "https://example.org/news/feed.xml"),
+        build_atom(rows, feed, "https://example.org/news/atom.xml"),
+        build_json(rows, feed, "https://example.org/news/feed.json"),
+    ]
 
 
 def test_build_all_and_write_all(tmp_path: Path) -> None:
     rows = [make_row(2), make_row(1)]
-    bodies = build_all(rows, INFO)
-    assert bodies == {"rss": build_rss(rows, INFO), "atom": build_atom(rows, INFO), "json": build_json(rows, INFO)}
+    bodies = build_all(rows, FEED)
+    assert bodies == {
+        "rss": build_rss(rows, FEED, RSS_URL),
+        "atom": build_atom(rows, FEED, ATOM_URL),
+        "json": build_json(rows, FEED, JSON_URL),
+    }
     out = tmp_path / "public"  # created
     assert write_all(out, bodies) == [out / "feed.xml", out / "atom.xml", out / "feed.json"]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == {

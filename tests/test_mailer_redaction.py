@@ -9,7 +9,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from feeds.mailer import PermanentDeliveryError, SmtpSettings, send
+from feeds.mailer import Credentials, PermanentDeliveryError, send
+from feeds.settings import SmtpSettings
 
 USER, PASSWORD = "digest-bot", "s3cret-Passw0rd!"
 
@@ -64,7 +65,7 @@ def test_a_reply_carrying_the_credentials_is_withheld(reply_for: object) -> None
     message["From"], message["To"], message["Subject"] = "a@example.org", "b@example.org", "x"
     message.set_content("x")
     with pytest.raises(PermanentDeliveryError) as info:
-        send(message, SmtpSettings(host="127.0.0.1", port=port, username=USER, password=PASSWORD, timeout=5))
+        send(message, SmtpSettings(host="127.0.0.1", port=port, timeout=5), Credentials(USER, PASSWORD))
     thread.join(5)
     text = str(info.value)
     assert text == f"127.0.0.1:{port}: authentication failed: 535 [reply withheld: it contained the credentials]"

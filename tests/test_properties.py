@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from crawler.dumps import DumpError, DumpMeta, parse_dump
 from crawler.items import content_hash
 from crawler.urls import article_id, canonical_url, slugify
-from feeds.digests import DigestSettings, Subscriber, render_digest
-from feeds.render import FeedInfo, build_rss
+from feeds.digests import render_digest
+from feeds.formats import FORMATS
+from feeds.settings import DigestSettings, FeedSettings, Subscriber
 
 QUICK = settings(
     max_examples=max(150, settings().max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -115,7 +116,7 @@ def test_feeds_stay_valid_and_mail_headers_intact(title: str, body: str, url: st
         "updated_at": None,
         "revision": 0,
     }
-    data = build_rss([row], FeedInfo())
+    data = FORMATS["rss"].render([row], FeedSettings())
     parsed = feedparser.parse(data)
     assert not parsed.bozo
     assert all(e.link.startswith(("http://", "https://")) for e in parsed.entries)

@@ -17,10 +17,11 @@ import feedparser
 import pytest
 
 from crawler.items import ArticleItem
-from feeds.render import article_guid, build_json
+from feeds.formats import FORMATS
+from feeds.render import article_guid
 from monitor.archive import Archive, RunStats
 from monitor.config import Config
-from monitor.web import FeedCache, WebServer, feed_info, health, write_feed_files
+from monitor.web import FeedCache, WebServer, health, write_feed_files
 
 
 @pytest.fixture
@@ -160,7 +161,7 @@ def test_json_feed_is_served_with_validators(server: tuple[str, Config]) -> None
     assert (newest["title"], newest["language"], newest["tags"]) == ("Nouvelle", "fr", ["Culture"])
     # What is served is what the builder gives for the archive's rows (as a fresh process would build it).
     with Archive(cfg.database) as a:
-        assert changed == build_json(a.articles(limit=cfg.feed.items), feed_info(cfg))
+        assert changed == FORMATS["json"].render(a.articles(limit=cfg.feed.items), cfg.feed)
 
 
 def test_every_format_is_written_as_a_file(tmp_path: Path) -> None:
@@ -179,7 +180,7 @@ def test_every_format_is_written_as_a_file(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in out.iterdir()} == served
     assert (feeds.rss, feeds.atom) == (feeds["rss"], feeds["atom"])
     again = tmp_path / "again"
-    assert write_feed_files(again, rows, feed_info(cfg)) == [
+    assert write_feed_files(again, rows, cfg.feed) == [
         again / "feed.xml",
         again / "atom.xml",
         again / "feed.json",

@@ -114,7 +114,8 @@ def subscribe(path: Path, subscribers: int) -> None:
 
 
 def config(path: Path, subscribers: int, outbox: Path):  # type: ignore[no-untyped-def]
-    from monitor.config import Config, SubscriberConfig
+    from feeds.settings import Subscriber
+    from monitor.config import Config
 
     cfg = Config()
     cfg.database = str(path)
@@ -124,7 +125,7 @@ def config(path: Path, subscribers: int, outbox: Path):  # type: ignore[no-untyp
         extra: dict[str, list[str]] = {}
         if i % 2 == 1:
             extra = {"keywords": ["heritage"]} if i % 4 == 1 else {"categories": ["Culture"]}
-        subs.append(SubscriberConfig(address=f"reader{i}@example.org", cadence="immediate", **extra))
+        subs.append(Subscriber(address=f"reader{i}@example.org", cadence="immediate", **extra))
     cfg.subscribers = subs
     return cfg
 

@@ -1,0 +1,60 @@
+"""What digest delivery needs of the archive, as an interface: ``monitor`` implements it
+(:class:`monitor.archive.Archive`, which owns all SQL) and hands it in, so ``feeds`` imports
+nothing of ``monitor`` (as :mod:`crawler.state` does for the crawler).
+
+Rows are the archive's rows (mappings of column to value): ``subscriptions()`` gives
+``last_due_at`` and ``position`` per address, ``open_deliveries()`` gives ``id``,
+``address``, ``message`` and ``attempts``, ``undelivered()`` the columns a digest shows
+and ``seq``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+
+class DigestLedger(Protocol):
+    """The archive's side of digests: subscriptions, the articles not yet sent, deliveries."""
+
+    # subscriptions: what each subscriber has been sent up to (by article number)
+    def subscriptions(self) -> dict[str, dict[str, Any]]: ...
+    def forget_subscribers_except(self, addresses: set[str]) -> list[str]: ...
+    def subscribe(self, address: str, now: dt.datetime) -> None: ...
+    def mark_due_done(self, address: str, due_at: dt.datetime, position: int) -> None: ...
+
+    # articles by number
+    def last_seq(self) -> int: ...
+    def undelivered(
+        self,
+        address: str,
+        after: int,
+        upto: int,
+        limit: int,
+        *,
+        keywords: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        languages: Iterable[str] = (),
+    ) -> list[dict[str, Any]]: ...
+
+    # deliveries: recorded before they are sent, marked after
+    def create_delivery(
+        self,
+        address: str,
+        digest_key: str,
+        message_id: str,
+        message: bytes,
+        article_ids: list[str],
+        due_at: dt.datetime,
+        now: dt.datetime,
+        *,
+        first_seq: int,
+        last_seq: int,
+    ) -> int: ...
+    def open_deliveries(self, now: dt.datetime) -> list[dict[str, Any]]: ...
+    def delivery_sent(self, delivery_id: int, now: dt.datetime) -> None: ...
+    def delivery_failed(
+        self, delivery_id: int, error: str, *, permanent: bool, retry_at: dt.datetime | None, now: dt.datetime
+    ) -> None: ...
+    def prune_messages(self, sent_before: dt.datetime) -> int: ...
