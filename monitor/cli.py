@@ -17,7 +17,8 @@ import click
 
 from feeds.render import local_date
 from monitor.archive import Archive, ArchiveError, storage_hint
-from monitor.config import Config, ConfigError, load_config, url_problem
+from monitor.config import Config, ConfigError, load_config
+from monitor.config_checks import url_problem
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
 
 log = logging.getLogger(__name__)

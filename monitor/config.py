@@ -1,30 +1,25 @@
 """Configuration: defaults in code, ``config.yaml`` on top, validated once at start.
 
-Every error names the key (``crawl.download_delay: expected a number ≥ 0, got 'fast'``).
-Secrets never live here: they come from the environment.
+The model is one dataclass per section: here the crawler's, the replay's and the
+service's; the published side's (site, feed, smtp, digest, subscribers) are in
+:mod:`feeds.settings`. Each field is a key and its default is written once, there.
+Reading a file is :mod:`monitor.config_file`, the checks of the whole are
+:mod:`monitor.config_checks`; every error names the key (``crawl.download_delay: expected a
+value from 0 to 3600, got -1``). Secrets never live here: they come from the environment.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import email.utils
 import importlib.metadata
-import math
-import re
-import stat
-import types
-import typing
-import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
-from crawler.addresses import parse_allowed
 from crawler.urls import bare_host
 from feeds.settings import DigestSettings, FeedSettings, SiteSettings, SmtpSettings, Subscriber
+from monitor.config_checks import check
+from monitor.config_file import ConfigError, merge, read_yaml
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_DUMPS = PACKAGE_DIR / "demo" / "dumps"
@@ -33,70 +28,6 @@ try:  # one home for the version: pyproject.toml (installed metadata)
 except importlib.metadata.PackageNotFoundError:  # run from a checkout that is not installed
     VERSION = "0.0.0+checkout"
 PROJECT_URL = "https://github.com/icesco-monitor/icesco-monitor"
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing, of the wrong type or out of range."""
-
-
-MAX_CONFIG_BYTES = 1024 * 1024
-MAX_YAML_VALUES = 100_000  # values after aliases are expanded
-MAX_YAML_DEPTH = 50
-
-
-def _show(value: Any, limit: int = 80) -> str:
-    """A value as an error shows it: its repr, cut (an error never echoes a whole value)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _check_yaml_size(node: yaml.Node, file: Path) -> None:
-    """Refuse a document whose aliases expand beyond a sane size or depth (an alias bomb)."""
-    sizes: dict[int, int] = {}
-
-    def size(n: yaml.Node, depth: int) -> int:
-        if depth > MAX_YAML_DEPTH:
-            raise ConfigError(f"{file}: nested more than {MAX_YAML_DEPTH} levels deep")
-        if id(n) in sizes:
-            return sizes[id(n)]
-        total = 1
-        if isinstance(n, yaml.SequenceNode):
-            total += sum(size(c, depth + 1) for c in n.value)
-        elif isinstance(n, yaml.MappingNode):
-            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in n.value)
-        if total > MAX_YAML_VALUES:
-            raise ConfigError(f"{file}: its aliases expand to more than {MAX_YAML_VALUES:,} values")
-        sizes[id(n)] = total
-        return total
-
-    size(node, 0)
-
-
-def _read_yaml(file: Path) -> Any:
-    try:
-        st = file.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"{file}: not a regular file")
-        if st.st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{file}: {st.st_size:,} bytes; a config file is at most {MAX_CONFIG_BYTES:,}")
-        text = file.read_bytes()[: MAX_CONFIG_BYTES + 1].decode("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read the config file: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{file}: the config file is not UTF-8 text") from None
-    loader = yaml.SafeLoader(text)
-    try:  # composed once: its size is checked before anything is built from it
-        node = loader.get_single_node()
-        if node is None:
-            return {}
-        _check_yaml_size(node, file)
-        return loader.construct_document(node) or {}
-    except RecursionError:
-        raise ConfigError(f"{file}: nested too deeply") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {str(exc)[:300]}") from None
-    finally:
-        loader.dispose()
 
 
 # ICESCO's English news, French front-page news and Arabic news categories (Arabic paths
@@ -166,224 +97,13 @@ class Config:
     digest: DigestSettings = field(default_factory=DigestSettings)
     subscribers: list[Subscriber] = field(default_factory=list)
     service: ServiceConfig = field(default_factory=ServiceConfig)
-    source: str = "<defaults>"  # where the values came from, for messages
+    source: str = field(default="<defaults>", metadata={"key": False})  # where the values came from, for messages
 
     @property
     def allowed_hosts(self) -> set[str]:
         """The configured hosts and those of the start URLs."""
         hosts = {bare_host(h) for h in self.crawl.hosts}
         return hosts | {bare_host(urlsplit(u).hostname or "") for u in self.crawl.start_urls}
-
-
-_RULES: dict[str, tuple[float | None, float | None]] = {
-    "crawl.backfill_pages": (1, 10_000),
-    "crawl.revisit_after_hours": (0, None),
-    "crawl.revisit_max_age_days": (0, None),
-    "crawl.download_delay": (0, 3600),
-    "crawl.timeout": (1, 3600),
-    "crawl.retries": (0, 20),
-    "crawl.max_retry_delay": (0, 86_400),
-    "crawl.max_response_bytes": (1024, 1 << 31),
-    "crawl.source_recheck_hours": (0, 24 * 365),
-    "crawl.rest_per_page": (1, 100),
-    "replay.max_dump_bytes": (1024, 1 << 31),
-    "crawl.robots_cache_hours": (0, 24),
-    "feed.items": (1, 1000),
-    "smtp.port": (1, 65535),
-    "smtp.timeout": (1, 600),
-    "digest.max_items": (1, 10_000),
-    "digest.retry_minutes": (0, 1440),
-    "digest.retry_max_minutes": (1, 10_080),
-    "digest.retention_days": (0, 36_500),
-    "service.port": (0, 65535),
-    "service.crawl_every_minutes": (0.05, 100_000),
-    "service.crawl_jitter_seconds": (0, 86_400),
-    "service.crawl_timeout_minutes": (0.1, 1440),
-    "service.digest_check_seconds": (1, 86_400),
-    "service.misfire_grace_seconds": (1, 10**7),
-    "service.health_max_age_minutes": (1, 10**6),
-}
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "smtp.security": ("plain", "starttls", "tls"),
-    "service.mode": ("live", "replay"),
-    "crawl.source": ("auto", "rest", "feed", "html"),
-}
-
-
-def _coerce(key: str, value: Any, kind: Any) -> Any:
-    origin = typing.get_origin(kind)
-    if origin is list:
-        (inner,) = typing.get_args(kind)
-        if dataclasses.is_dataclass(inner):
-            if not isinstance(value, list):
-                raise ConfigError(f"{key}: expected a list of mappings, got {_show(value)}")
-            out = []
-            for i, v in enumerate(value):
-                if not isinstance(v, dict):
-                    raise ConfigError(f"{key}[{i}]: expected a mapping of settings, got {_show(v)}")
-                obj = inner()  # type: ignore[operator]
-                _merge(obj, v, f"{key}[{i}].")
-                out.append(obj)
-            return out
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise ConfigError(f"{key}: expected a list, got {_show(value)}")
-        return [_coerce(f"{key}[{i}]", v, inner) for i, v in enumerate(value)]
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {_show(value)}")
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected a whole number, got {_show(value)}")
-    elif kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(f"{key}: expected a number, got {_show(value)}")
-        value = float(value)
-    elif kind is str:
-        if key.endswith(".at") and isinstance(value, int) and not isinstance(value, bool):
-            raise ConfigError(f'{key}: write the time in quotes, like "07:30" (YAML reads 7:30 as a number)')
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise ConfigError(f"{key}: expected text, got {_show(value)}")
-        value = str(value)
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise ConfigError(f"{key}: expected one of {', '.join(_CHOICES[key])}, got {_show(value)}")
-    if key in _RULES:
-        lo, hi = _RULES[key]
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            span = f"from {lo} to {hi}" if hi is not None else f"≥ {lo}"
-            raise ConfigError(f"{key}: expected a value {span}, got {_show(value)}")
-    return value
-
-
-def _merge(obj: Any, data: dict[str, Any], prefix: str) -> None:
-    hints = typing.get_type_hints(type(obj))
-    names = {f.name for f in dataclasses.fields(obj) if not (f.name == "source" and isinstance(obj, Config))}
-    for key, value in data.items():
-        full = f"{prefix}{key}"
-        if key not in names:
-            raise ConfigError(f"{full}: unknown key (known: {', '.join(sorted(names))})")
-        current = getattr(obj, key)
-        if dataclasses.is_dataclass(current):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{full}: expected a mapping of settings, got {_show(value)}")
-            _merge(current, value, f"{full}.")
-        else:
-            kind = hints[key]
-            if isinstance(kind, types.UnionType):
-                kind = next(a for a in typing.get_args(kind) if a is not type(None))
-            setattr(obj, key, _coerce(full, value, kind))
-
-
-def _check_subscribers(cfg: Config) -> None:
-    from feeds.digests import CADENCES, WEEKDAYS, AddressError, parse_at, validate_address, weekday_index
-
-    seen: set[str] = set()
-    for i, sub in enumerate(cfg.subscribers):
-        where = f"subscribers[{i}]"
-        try:
-            sub.address = validate_address(sub.address, where=f"{where}.address")
-        except AddressError as exc:
-            raise ConfigError(str(exc)) from None
-        if sub.address in seen:
-            raise ConfigError(f"{where}.address: {sub.address} is listed twice")
-        seen.add(sub.address)
-        if sub.cadence not in CADENCES:
-            raise ConfigError(f"{where}.cadence: expected daily, weekly, hourly or immediate, got {_show(sub.cadence)}")
-        if parse_at(sub.at) is None:
-            raise ConfigError(f"{where}.at: expected a time like 07:00, got {_show(sub.at)}")
-        day = weekday_index(sub.weekday)
-        if day is None:
-            raise ConfigError(f"{where}.weekday: expected a day name like monday, got {_show(sub.weekday)}")
-        sub.weekday = WEEKDAYS[day]
-        try:
-            zoneinfo.ZoneInfo(sub.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"{where}.timezone: unknown time zone {_show(sub.timezone)}") from None
-
-
-def url_problem(url: str) -> str | None:
-    """Why a start URL cannot be crawled, or None."""
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        return f"expected an http(s) URL, got {_show(url)}"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError when out of range)
-    except ValueError as exc:
-        return f"not a valid URL ({exc}): {_show(url)}"
-    if not parts.hostname:
-        return f"no host in {_show(url)}"
-    return None
-
-
-_MAILBOX = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
-_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>\s,\"]")
-
-
-def _check_digest(cfg: Config) -> None:
-    """Values that end up in mail headers: checked here, not when the first digest is sent."""
-    d = cfg.digest
-    _name, address = email.utils.parseaddr(d.sender)
-    if not _MAILBOX.match(address or "") or any(c in d.sender for c in "\r\n"):
-        raise ConfigError(f"digest.sender: expected an address like 'Name <user@example.org>', got {_show(d.sender)}")
-    if not _MAILBOX.match(d.unsubscribe_mailto):
-        raise ConfigError(
-            f"digest.unsubscribe_mailto: expected one address like user@example.org, got {_show(d.unsubscribe_mailto)}"
-        )
-    if d.unsubscribe_url:
-        if not d.unsubscribe_url.startswith("https://") or _HEADER_UNSAFE.search(d.unsubscribe_url):
-            raise ConfigError(
-                f"digest.unsubscribe_url: expected an https URL without spaces, control characters,"
-                f" quotes, commas or angle brackets, got {_show(d.unsubscribe_url)}"
-            )
-    if any(c in d.list_id for c in "\r\n"):
-        raise ConfigError(f"digest.list_id: no line breaks, got {_show(d.list_id)}")
-    if d.template_dir:
-        _check_templates(cfg)
-
-
-def _check_templates(cfg: Config) -> None:
-    import datetime as dt
-
-    from feeds.digests import TemplateProblem, check_templates
-
-    if not Path(cfg.digest.template_dir).is_dir():
-        raise ConfigError(f"digest.template_dir: no such folder: {_show(cfg.digest.template_dir)}")
-    try:
-        check_templates(cfg.digest, dt.datetime.now(dt.UTC))
-    except TemplateProblem as exc:
-        raise ConfigError(f"digest.template_dir: {exc}") from None
-
-
-def _check(cfg: Config) -> None:
-    for i, url in enumerate(cfg.crawl.start_urls):
-        problem = url_problem(url)
-        if problem:
-            raise ConfigError(f"crawl.start_urls[{i}]: {problem}")
-    if not cfg.crawl.start_urls:
-        raise ConfigError("crawl.start_urls: at least one URL is needed")
-    if not cfg.database:
-        raise ConfigError("database: a file path is needed")
-    try:
-        zoneinfo.ZoneInfo(cfg.site.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"site.timezone: unknown time zone {_show(cfg.site.timezone)}") from None
-    for i, addr in enumerate(cfg.crawl.allow_addresses):
-        try:
-            parse_allowed(addr)
-        except ValueError:
-            raise ConfigError(
-                f"crawl.allow_addresses[{i}]: expected an IP address or network, maybe with a port"
-                f" (127.0.0.1:8080), got {_show(addr)}"
-            ) from None
-    if not cfg.feed.base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"feed.base_url: expected an http(s) URL, got {_show(cfg.feed.base_url)}")
-    if not cfg.feed.base_url.endswith("/"):
-        cfg.feed.base_url += "/"
-    _check_digest(cfg)
-    if cfg.subscribers:
-        _check_subscribers(cfg)
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
@@ -393,11 +113,11 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     if file is None and Path("config.yaml").is_file():
         file = Path("config.yaml")
     if file is not None:
-        data = _read_yaml(file)
+        data = read_yaml(file)
         if not isinstance(data, dict):
             raise ConfigError(f"{file}: expected a mapping of settings at the top level")
         try:
-            _merge(cfg, data, "")
+            merge(cfg, data, "")
         except ConfigError as exc:
             raise ConfigError(f"{file}: {exc}") from None
         cfg.source = str(file)
@@ -414,6 +134,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             if value and not Path(value).is_absolute() and key in (data.get(section) or {}):
                 setattr(getattr(cfg, section), key, str(base / value))
     if overrides:
-        _merge(cfg, overrides, "")
-    _check(cfg)
+        merge(cfg, overrides, "")
+    check(cfg)
     return cfg

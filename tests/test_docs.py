@@ -1,6 +1,6 @@
 """The documentation keeps up with the code (in the habit of sqlite-utils' ``test_docs.py``).
 
-Every config key (found by walking the dataclasses of ``monitor/config.py`` at run time, so
+Every config key (found by walking the dataclasses of ``monitor.config.Config`` at run time, so
 a new key is caught without touching this file) is in README.md's configuration table and in
 the shipped ``config.yaml`` with its default value; every command and option of the CLI is in
 README.md's command reference.
@@ -237,7 +237,7 @@ def test_the_shipped_config_shows_the_defaults(defaults: Config) -> None:
             continue
         loaded, default = _lookup(shipped, key), _lookup(defaults, key)
         if not _same(loaded, default):
-            differ.append(f"{key}: {_lookup(data, key)!r} in config.yaml, {default!r} in monitor/config.py")
+            differ.append(f"{key}: {_lookup(data, key)!r} in config.yaml, {default!r} in the defaults")
     assert not differ, "the shipped config.yaml differs from the defaults:\n" + "\n".join(differ)
 
 

@@ -785,10 +785,10 @@ cli.main()
 
 
 def config_min_interval_s() -> float:
-    """The smallest crawl interval a config file may set (monitor/config.py: 0.05 minutes, 3 s)."""
-    from monitor import config
+    """The smallest crawl interval a config file may set (monitor/config_file.py: 0.05 minutes, 3 s)."""
+    from monitor.config_file import RULES
 
-    low = config._RULES.get("service.crawl_every_minutes", (0.05, None))[0]
+    low = RULES.get("service.crawl_every_minutes", (0.05, None))[0]
     return 60 * float(low if low is not None else 0.05)
 
 
