@@ -22,10 +22,11 @@ from pathlib import Path
 
 from feeds import channels
 from feeds.channels import Channel
-from feeds.digests import message_id, previous_due, render_digest
+from feeds.digests import message_id, render_digest
 from feeds.ledger import DigestLedger
 from feeds.mailer import DeliveryError, message_bytes
 from feeds.settings import PublishConfig
+from feeds.subscribers import previous_due
 
 log = logging.getLogger(__name__)
 

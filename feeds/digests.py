@@ -1,7 +1,8 @@
-"""E-mail digests: who gets what and when, and the message itself.
+"""E-mail digests: which articles a subscriber wants, and the message itself.
 
 Pure functions only (no database, no network, no clock): the caller passes the
-subscriber, the article rows and ``now``; :mod:`feeds.mailer` delivers the result.
+subscriber, the article rows and ``now``; :mod:`feeds.mailer` delivers the result. When a
+subscriber is due, and what a valid address is, is :mod:`feeds.subscribers`.
 
 Article text is untrusted. It never reaches a header (the subject holds a count and a
 date only, and every header value is stripped of control characters), it is
@@ -15,8 +16,6 @@ import datetime as dt
 import email.utils
 import hashlib
 import logging
-import re
-import unicodedata
 import urllib.parse
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -30,6 +29,7 @@ from typing import Any, cast
 import jinja2
 
 from feeds.settings import DigestSettings, FeedSettings, SiteSettings, Subscriber
+from feeds.subscribers import require_aware, validate_address, zone
 from feeds.templating import with_folder
 from feeds.text import categories, http_url, lead, one_line
 
@@ -39,36 +39,10 @@ log = logging.getLogger(__name__)
 _POLICY = default_policy.clone(refold_source="none")
 MESSAGE_ID_DOMAIN = "icesco-monitor.localhost"
 
-CADENCES = ("daily", "weekly", "hourly", "immediate")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
-
-_AT_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-def parse_at(text: object) -> dt.time | None:
-    """A subscriber's ``at``: ``HH:MM`` or ``H:MM`` (the one rule, used by the config too)."""
-    m = _AT_RE.match(text) if isinstance(text, str) else None
-    return dt.time(int(m.group(1)), int(m.group(2))) if m else None
-
-
-def weekday_index(text: object) -> int | None:
-    """A subscriber's ``weekday``: a day name or its first three letters, any case (0 = Monday)."""
-    day = text.strip().lower() if isinstance(text, str) else ""
-    matching = [i for i, name in enumerate(WEEKDAYS) if day in (name, name[:3])]
-    return matching[0] if matching else None
-
-
-# RFC 5322 dot-atom (no quoted strings, no comments): the "strict-ish" local part.
-_LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-
-
-class AddressError(ValueError):
-    """An e-mail address is not one plain ``local@domain.tld``."""
 
 
 @dataclass(frozen=True)
@@ -79,52 +53,6 @@ class DigestItem:
     date: str  # "11 July 2024", or "" when unknown
     link: str  # an http(s) URL
     lead: str
-
-
-# --- addresses ---------------------------------------------------------------------------
-
-
-def validate_address(address: str, where: str = "address") -> str:
-    """One bare ``local@domain.tld``; returns it with the domain lower-cased.
-
-    No display name, no angle brackets, no list, no white space or control characters,
-    an ASCII dot-atom local part, a domain with at least one dot (IDNs are converted to
-    their ASCII form), 254 characters at most. Errors start with ``where``.
-    """
-
-    def fail(reason: str) -> AddressError:
-        return AddressError(f"{where}: {reason}, got {address!r}")
-
-    if not isinstance(address, str) or not address:
-        raise AddressError(f"{where}: expected an e-mail address like name@example.org, got {address!r}")
-    if "\r" in address or "\n" in address:
-        raise fail("line breaks are not allowed in an e-mail address")
-    if any(c in address for c in '<>"()[]'):
-        raise fail("expected a bare address like name@example.org (no display name, brackets or quotes)")
-    if "," in address or ";" in address:
-        raise fail("expected one address (no lists)")
-    if any(c.isspace() or unicodedata.category(c)[0] in "CZ" for c in address):
-        raise fail("spaces and control characters are not allowed in an e-mail address")
-    if address.count("@") != 1:
-        raise fail("expected exactly one '@' in an e-mail address")
-    local, domain = address.split("@")
-    if not local.isascii():
-        raise fail("the part before '@' must be ASCII")
-    if len(local) > 64 or not _LOCAL_RE.match(local):
-        raise fail("the part before '@' is not a valid mailbox name")
-    try:
-        domain = domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise fail("the domain is not a valid host name") from None
-    labels = domain.split(".")
-    if len(labels) < 2:
-        raise fail("the domain needs a dot (like example.org)")
-    if not all(_LABEL_RE.match(label) for label in labels) or labels[-1].isdigit():
-        raise fail("the domain is not a valid host name")
-    normalised = f"{local}@{domain}"
-    if len(normalised) > 254:
-        raise fail("an e-mail address has at most 254 characters")
-    return normalised
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -151,63 +79,6 @@ def matches(sub: Subscriber, row: Mapping[str, Any]) -> bool:
         if not any(k in text for k in keywords):
             return False
     return True
-
-
-# --- schedule ----------------------------------------------------------------------------
-
-
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone: unknown time zone {name!r}") from None
-
-
-def _require_aware(now: dt.datetime) -> None:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError(f"now must be a time-zone-aware datetime, got {now!r}")
-
-
-def previous_due(sub: Subscriber, now: dt.datetime) -> dt.datetime:
-    """The latest scheduled time ≤ ``now``, in UTC.
-
-    ``daily``: every day at ``at`` in ``timezone``; ``weekly``: on ``weekday`` at
-    ``at``; ``hourly``: every hour at the minute of ``at``; ``immediate``: ``now`` to the
-    second (every digest check is due). Wall-clock times follow the
-    zone's DST rules: a time skipped by a spring-forward gap happens at the same offset
-    as before the gap (02:30 on a 02:00→03:00 night is 03:30), a time repeated in
-    autumn happens at its first occurrence.
-    """
-    _require_aware(now)
-    if sub.cadence == "immediate":
-        return now.astimezone(dt.UTC).replace(microsecond=0)
-    tz = _zone(sub.timezone)
-    at = parse_at(sub.at)
-    if at is None:
-        raise ValueError(f"at: expected a time like 07:00, got {sub.at!r}")
-    now_utc = now.astimezone(dt.UTC)
-    local = now_utc.astimezone(tz)
-    if sub.cadence == "hourly":
-        # Same-tzinfo arithmetic ignores offsets, so step back in UTC.
-        cand = local.replace(minute=at.minute, second=0, microsecond=0).astimezone(dt.UTC)
-        return cand if cand <= now_utc else cand - dt.timedelta(hours=1)
-    if sub.cadence == "daily":
-        weekday = None
-    elif sub.cadence == "weekly":
-        weekday = weekday_index(sub.weekday)
-        if weekday is None:
-            raise ValueError(f"weekday: expected a day name like monday, got {sub.weekday!r}")
-    else:
-        raise ValueError(f"cadence: expected one of {', '.join(CADENCES)}, got {sub.cadence!r}")
-    for back in range(9):
-        day_ = local.date() - dt.timedelta(days=back)
-        if weekday is not None and day_.weekday() != weekday:
-            continue
-        # Compare in UTC: aware datetimes sharing a tzinfo compare by wall time.
-        cand = dt.datetime.combine(day_, at, tzinfo=tz).astimezone(dt.UTC)
-        if cand <= now_utc:
-            return cand
-    raise AssertionError("unreachable: a due time exists within 8 days")  # pragma: no cover
 
 
 # --- the message -------------------------------------------------------------------------
@@ -341,9 +212,9 @@ def render_digest(
     the service (an article without a link of its own, the archive, the feed) are under
     ``site_url`` (``feed.base_url``); articles are dated in ``site_timezone`` (``site.timezone``).
     """
-    _require_aware(now)
+    require_aware(now)
     address = validate_address(sub.address, where="subscriber.address")
-    tz = _zone(sub.timezone)
+    tz = zone(sub.timezone)
     site = _site_url(site_url)
     sender = _sender(settings.sender)
     if settings.unsubscribe_url and (
@@ -351,7 +222,7 @@ def render_digest(
     ):
         raise ValueError(f"unsubscribe_url: expected an https URL, got {settings.unsubscribe_url!r}")
 
-    items = [_item(row, site, _zone(site_timezone)) for row in rows]
+    items = [_item(row, site, zone(site_timezone)) for row in rows]
     n = len(items)
     date_text = _human_date(now.astimezone(tz).date())
     count_text = f"{n} new article" if n == 1 else f"{n} new articles"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crawler.addresses import parse_allowed
+from feeds.subscribers import CADENCES, WEEKDAYS, AddressError, parse_at, validate_address, weekday_index
 from monitor.config_file import ConfigError, show
 
 if TYPE_CHECKING:
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
 
 
 def _check_subscribers(cfg: Config) -> None:
-    from feeds.digests import CADENCES, WEEKDAYS, AddressError, parse_at, validate_address, weekday_index
-
     seen: set[str] = set()
     for i, sub in enumerate(cfg.subscribers):
         where = f"subscribers[{i}]"

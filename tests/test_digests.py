@@ -19,14 +19,7 @@ import pytest
 from smtpsink import SmtpSink
 
 from feeds.channels import write_outbox
-from feeds.digests import (
-    AddressError,
-    matches,
-    message_id,
-    previous_due,
-    render_digest,
-    validate_address,
-)
+from feeds.digests import matches, message_id, render_digest
 from feeds.mailer import (
     Credentials,
     DeliveryError,
@@ -35,6 +28,7 @@ from feeds.mailer import (
     send,
 )
 from feeds.settings import DigestSettings, SmtpSettings, Subscriber
+from feeds.subscribers import AddressError, previous_due, validate_address
 
 NOW = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 SITE = "http://127.0.0.1:8080/"
