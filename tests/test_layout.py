@@ -1,30 +1,72 @@
-"""The layout tells the truth: ``crawler/`` turns the web and dumps into articles and
-imports nothing of ``monitor/`` or ``feeds/`` (its state comes through
-``crawler.state.CrawlState``, which the archive implements)."""
+"""The layout tells the truth (ARCHITECTURE.md).
+
+- ``crawler/`` turns the web and dumps into articles and imports nothing of ``monitor/`` or
+  ``feeds/`` (its state comes through ``crawler.state.CrawlState``, which the archive
+  implements).
+- ``feeds/`` is everything published to readers and imports nothing of ``crawler/``, and of
+  ``monitor/`` at most the archive's public types (today: nothing); it is given rows and
+  settings (``feeds.settings``), and reaches the archive through ``feeds.ledger.DigestLedger``.
+- Each concept has one home: one Jinja environment, one atomic writer, one place for the
+  defaults of the published side.
+"""
 
 from __future__ import annotations
 
 import ast
+import typing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = set()
-    for node in ast.walk(tree):
+def modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def imported(path: Path) -> set[str]:
+    """Every module ``path`` imports (absolute names, in any block, type-checking ones too)."""
+    found: set[str] = set()
+    for node in ast.walk(tree(path)):
         if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
     return found
 
 
+def top_level(names: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in names}
+
+
+def name(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
 def test_crawler_imports_nothing_of_the_other_packages() -> None:
+    offenders = {name(p): sorted(top_level(imported(p)) & {"monitor", "feeds"}) for p in modules("crawler")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_feeds_imports_nothing_of_the_crawler() -> None:
+    offenders = {name(p): sorted(top_level(imported(p)) & {"crawler"}) for p in modules("feeds")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_feeds_imports_of_monitor_at_most_the_archives_public_types() -> None:
+    """Rows and settings are passed in; the archive's row types are the one thing allowed."""
+
+    def allowed(module: str) -> bool:
+        parts = module.split(".")
+        return parts[:2] == ["monitor", "archive"] and not any(p.startswith("_") for p in parts[2:])
+
     offenders = {
-        str(p.relative_to(ROOT)): sorted(imports(p) & {"monitor", "feeds"})
-        for p in sorted((ROOT / "crawler").glob("*.py"))
+        name(p): sorted(m for m in imported(p) if m.split(".")[0] == "monitor" and not allowed(m))
+        for p in modules("feeds")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
 
@@ -35,3 +77,81 @@ def test_the_archive_implements_the_crawl_state() -> None:
 
     wanted = {name for name in dir(CrawlState) if not name.startswith("_")}
     assert sorted(name for name in wanted if not callable(getattr(Archive, name, None))) == []
+
+
+def test_the_archive_implements_the_digest_ledger() -> None:
+    from feeds.ledger import DigestLedger
+    from monitor.archive import Archive
+
+    wanted = {name for name in dir(DigestLedger) if not name.startswith("_")}
+    assert sorted(wanted) == [
+        "create_delivery",
+        "delivery_failed",
+        "delivery_sent",
+        "forget_subscribers_except",
+        "last_seq",
+        "mark_due_done",
+        "open_deliveries",
+        "prune_messages",
+        "subscribe",
+        "subscriptions",
+        "undelivered",
+    ]
+    assert sorted(name for name in wanted if not callable(getattr(Archive, name, None))) == []
+
+
+def test_the_config_is_what_the_published_side_reads() -> None:
+    """``monitor.config.Config`` has each section of ``feeds.settings.PublishConfig``, of the
+    very class feeds/ uses (one class per concept, no copies to map between)."""
+    from feeds.settings import PublishConfig
+    from monitor.config import Config
+
+    wanted = typing.get_type_hints(PublishConfig)
+    have = typing.get_type_hints(Config)
+    assert sorted(wanted) == ["digest", "feed", "site", "smtp", "subscribers"]
+    assert {key: have.get(key) for key in wanted} == wanted
+
+
+def calls(path: Path) -> set[str]:
+    """The dotted names of what ``path`` calls (``os.replace``, ``SandboxedEnvironment``)."""
+    found = set()
+    for node in ast.walk(tree(path)):
+        if isinstance(node, ast.Call):
+            func, parts = node.func, []
+            while isinstance(func, ast.Attribute):
+                parts.append(func.attr)
+                func = func.value
+            if isinstance(func, ast.Name):
+                parts.append(func.id)
+            found.add(".".join(reversed(parts)))
+    return found
+
+
+def everywhere() -> list[Path]:
+    return [p for package in ("crawler", "monitor", "feeds") for p in modules(package)]
+
+
+def test_one_jinja_environment() -> None:
+    makers = {
+        name(p): sorted(c for c in calls(p) if c.split(".")[-1] in ("Environment", "SandboxedEnvironment"))
+        for p in everywhere()
+    }
+    assert {k: v for k, v in makers.items() if v} == {"feeds/templating.py": ["SandboxedEnvironment"]}
+
+
+def test_one_atomic_writer() -> None:
+    renames = {"os.replace", "os.rename", "shutil.move", "tempfile.mkstemp", "tempfile.NamedTemporaryFile"}
+    writers = {name(p): sorted(calls(p) & renames) for p in everywhere()}
+    assert {k: v for k, v in writers.items() if v} == {"feeds/files.py": ["os.replace", "tempfile.mkstemp"]}
+
+
+def test_the_published_sides_defaults_are_written_once() -> None:
+    """The default base URL, sender, feed title and site time zone: in feeds/settings.py only."""
+    defaults = [
+        '"http://127.0.0.1:8080/"',
+        '"icesco-monitor <icesco-monitor@localhost>"',
+        '"ICESCO news (icesco-monitor)"',
+        '"Africa/Casablanca"',
+    ]
+    homes = {d: sorted(name(p) for p in everywhere() if d in p.read_text(encoding="utf-8")) for d in defaults}
+    assert homes == {d: ["feeds/settings.py"] for d in defaults}
