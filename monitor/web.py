@@ -25,14 +25,12 @@ from waitress.task import ThreadedTaskDispatcher
 
 from feeds.formats import FORMATS, build_all, format_at, write_all
 from feeds.pages import article_page, index_page
-from feeds.render import parse_time, updated_date
+from feeds.render import EPOCH, parse_time, updated_date
 from feeds.settings import FeedSettings
 from monitor.archive import Archive
 from monitor.config import Config
 
 log = logging.getLogger(__name__)
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
