@@ -262,7 +262,7 @@ class App:
                 title=cfg.feed.title, rows=rows, link=lambda r: article_link(r, self.feeds.info), formats=_FEED_LINKS
             )
             return _response(200, "text/html; charset=utf-8", html.encode())
-        if m := re.fullmatch(r"/articles/([0-9a-f]{16})", path):
+        if m := re.fullmatch(r"/articles/((?:[a-z][a-z0-9-]*:)?[0-9a-f]{16})", path):  # a site's name, then the hash
             with Archive(cfg.database, migrate=False) as archive:
                 row = archive.article(m[1])
             if row is None:
