@@ -23,6 +23,7 @@ from wordpress import WordPress, block_content
 
 from crawler import site as site_module
 from crawler.dumps import DumpError, DumpMeta, parse_dump
+from crawler.extract import build_article
 from crawler.items import ArticleItem
 from crawler.pages import PageError, parse_article
 from crawler.site import ICESCO, PROFILES, SiteProfile, UnknownSite, register, site_profile
@@ -199,6 +200,11 @@ def test_a_page_and_a_rest_answer_of_the_second_site() -> None:
     ]
     items, _newest = parse_posts(json.dumps(posts), "https://example.org/wp-json/wp/v2/posts", EXAMPLE_SITE)
     assert [(i.title, i.paragraphs, i.id) for i in items] == [("Council Approves the Budget", ["Text."], BUDGET_ID)]
+    with pytest.raises(ValueError) as error:  # the one extraction keeps to the site's hosts too
+        build_article(title="X", paragraphs=["x"], url="https://icesco.org/en/2025/03/04/x/", site=EXAMPLE_SITE)
+    assert str(error.value) == (
+        "https://icesco.org/en/2025/03/04/x/: not on the hosts of site example (example.org, news.example.org)"
+    )
 
 
 # --- the registry and the config ----------------------------------------------------------------
