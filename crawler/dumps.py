@@ -1,9 +1,10 @@
-"""Text dumps of ICESCO pages into articles (pure functions).
+"""Text dumps of a site's pages into articles (pure functions).
 
-A dump is a page as text: boilerplate (the Google Translate disclaimer, a feedback
-widget), then articles, each a title line, maybe a subtitle line, maybe a date line,
-then paragraphs; maybe a chat-widget, "Latest articles" or "Skip to content" tail.
-A listing dump holds many articles; an article dump holds one.
+A dump is a page as text: boilerplate (ICESCO's: the Google Translate disclaimer, a
+feedback widget; each site's are in its profile, :mod:`crawler.site`), then articles,
+each a title line, maybe a subtitle line, maybe a date line, then paragraphs; maybe a
+chat-widget, "Latest articles" or "Skip to content" tail. A listing dump holds many
+articles; an article dump holds one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from crawler.dates import find_date, is_date_line, parse_date_line, to_iso
 from crawler.items import ArticleItem
+from crawler.site import ICESCO, SiteProfile
 from crawler.urls import article_path_info, canonical_url
 
 log = logging.getLogger(__name__)
@@ -27,38 +29,6 @@ class DumpError(ValueError):
     """A dump that cannot be read as text of articles."""
 
 
-# Lines that are never content, in any capitalisation (matched on the whole line).
-_BOILERPLATE = [
-    r"disclaimer\s*:.*google\s+translat.*",
-    r"avertissement\s*:.*google.*",
-    r"تنويه\s*:.*(google|جوجل|غوغل).*",
-    r"(your|votre) (opinion|avis)",
-    r"رأيك",
-    r"(user|users'?) feedback",
-    r"(avis|retours?|commentaires?) (des )?utilisateurs?",
-    r"(تعليقات|آراء) المستخدمين",
-    r"(overall,? )?how satisfied are you (about|with) (the|this|our) (web ?site|site)\s*\??",
-    r"(dans l.ensemble,? )?(dans quelle mesure )?[eê]tes-vous satisfaits? (du|de ce|de notre) site( web)?\s*\??",
-    r"(بشكل عام،? )?ما مدى رضاك عن الموقع\s*[؟?]?",
-    r"((extremely|very|not at all|completely) )?(dis)?satisfied(\s+((extremely|very|completely) )?(dis)?satisfied)?",
-    r"((extr[eê]mement|tr[eè]s|pas du tout) )?(in)?satisfait(\s+((extr[eê]mement|tr[eè]s) )?(in)?satisfait)?",
-    r"((غير )?راض(ٍ)? (تماما|جدا)\s*)+",
-    r"skip to (main )?content",
-    r"aller au contenu( principal)?",
-    r"(تخطي|انتقل|الانتقال) إلى المحتوى",
-    r"share( this( article)?)?\s*:?",
-    r"partager\s*:?",
-    r"read more( »| ›|…|\.\.\.)?|lire la suite( »| ›|…)?|(اقرأ|قراءة) المزيد",
-]
-_BOILERPLATE_RE = re.compile(r"^(?:" + "|".join(_BOILERPLATE) + r")$", re.IGNORECASE)
-# Tails: once content has begun, everything from here on is page furniture.
-_TAIL_RE = re.compile(
-    r"^(?:latest (articles|news)|related (articles|posts|news)|read also"
-    r"|derniers articles|articles (récents|similaires)|à lire aussi"
-    r"|(آخر|أحدث) (المقالات|الأخبار)|مقالات ذات صلة"
-    r"|skip to (main )?content|by messaging icesco.*|(alem,? )?(your )?ai assistant|alem)\s*:?$",
-    re.IGNORECASE,
-)
 _URL_RE = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _EMAIL_RE = re.compile(r"\S+@\S+\.\w+")
 _BULLET_RE = re.compile(r"^(?:[•·▪◦●○■□➢►✓✔*+\-–—]|\d{1,2}[.)]|[a-z][.)]|\(\w{1,3}\))\s")
@@ -114,9 +84,9 @@ def decode(data: bytes, where: str) -> str:
     return text
 
 
-def _clean_lines(text: str) -> tuple[list[str], bool]:
-    """Stripped lines, boilerplate removed, cut at the first tail ('' marks a blank
-    line); and whether a tail was met (then the page text is known to be whole)."""
+def _clean_lines(text: str, site: SiteProfile) -> tuple[list[str], bool]:
+    """Stripped lines, the site's boilerplate removed, cut at its first tail ('' marks a
+    blank line); and whether a tail was met (then the page text is known to be whole)."""
     out: list[str] = []
     seen_content = False
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
@@ -124,9 +94,9 @@ def _clean_lines(text: str) -> tuple[list[str], bool]:
         if not line:
             out.append("")
             continue
-        if seen_content and _TAIL_RE.match(line):
+        if seen_content and site.tail_re.match(line):
             return out, True
-        if _BOILERPLATE_RE.match(line) or _TAIL_RE.match(line):
+        if site.is_furniture(line):
             continue
         seen_content = True
         out.append(line)
@@ -229,10 +199,17 @@ def _merge_repeated_titles(drafts: list[_Draft]) -> list[_Draft]:
     return out
 
 
-def parse_dump(text: str, meta: DumpMeta | None = None, *, where: str = "<dump>") -> list[ArticleItem]:
-    """Articles of a dump, in page order. Raises DumpError when there are none."""
+def parse_dump(
+    text: str, meta: DumpMeta | None = None, *, where: str = "<dump>", site: SiteProfile = ICESCO
+) -> list[ArticleItem]:
+    """Articles of a dump of ``site``, in page order. Raises DumpError when there are none,
+    or when its metadata names a URL on another host."""
     meta = meta or DumpMeta()
-    lines, has_tail = _clean_lines(text)
+    if meta.url and not site.owns(meta.url):
+        raise DumpError(
+            f"{where}: its url {meta.url} is not on the hosts of site {site.name} ({', '.join(site.hosts)})"
+        )
+    lines, has_tail = _clean_lines(text, site)
     content = [ln for ln in lines if ln]
     if not content:
         raise DumpError(f"{where}: no content after removing page boilerplate")
@@ -263,6 +240,7 @@ def parse_dump(text: str, meta: DumpMeta | None = None, *, where: str = "<dump>"
             lang=lang,
             published_at=to_iso(published),
             source=f"{where}#{n + 1}",
+            site=site.id_prefix,
         )
         if single and path_info and meta.url:
             item.slug = path_info["slug"]
@@ -319,14 +297,16 @@ def read_limited(path: Path, limit: int) -> bytes:
     return data
 
 
-def read_dump(path: Path, max_bytes: int = MAX_DUMP_BYTES) -> tuple[list[ArticleItem], str | None]:
-    """The articles of one dump file, or an error message that says what and where.
+def read_dump(
+    path: Path, max_bytes: int = MAX_DUMP_BYTES, site: SiteProfile = ICESCO
+) -> tuple[list[ArticleItem], str | None]:
+    """The articles of one dump file of ``site``, or an error message that says what and where.
     Never raises: whatever is wrong with one file (its bytes, its metadata, a bug it
     triggers) is that file's error alone. (A plain function of a path, so that worker
     processes can run it.)"""
     try:
         data = read_limited(path, max_bytes)
-        return parse_dump(decode(data, str(path)), load_meta(path), where=str(path)), None
+        return parse_dump(decode(data, str(path)), load_meta(path), where=str(path), site=site), None
     except DumpError as exc:
         return [], str(exc)
     except OSError as exc:

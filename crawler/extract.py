@@ -17,14 +17,13 @@ from collections.abc import Iterable
 from parsel import Selector
 
 from crawler.dates import to_iso
-from crawler.dumps import _BOILERPLATE_RE, _TAIL_RE, detect_lang, same_text, strip_title_repeats
+from crawler.dumps import detect_lang, same_text, strip_title_repeats
 from crawler.items import ArticleItem
+from crawler.site import ICESCO, SiteProfile
 from crawler.urls import article_path_info, canonical_url
 
 _WS = re.compile(r"\s+")
 _TAGS = re.compile(r"<[^>]*>")
-# "Title - ICESCO", "Title | ICESCO", "Title – الإيسيسكو" (the <title> and og:title suffix)
-SITE_SUFFIX = re.compile(r"\s+[-–|]\s+(?:ICESCO|الإيسيسكو|ISESCO)[^-–|]*$", re.IGNORECASE)
 # Page furniture: what sits around an article, never in it.
 FURNITURE = (
     "ancestor::aside or ancestor::footer[not(ancestor::article)] or ancestor::nav"
@@ -44,21 +43,20 @@ def clean_text(text: str) -> str:
     return _WS.sub(" ", _CONTROLS.sub("", html.unescape(text))).strip()
 
 
-def clean_title(raw: str) -> str:
+def clean_title(raw: str, site: SiteProfile = ICESCO) -> str:
     """A title from any source: tags and entities gone (REST and feeds send
-    ``&#8217;``), the site suffix of ``<title>``/``og:title`` dropped."""
-    text = clean_text(_TAGS.sub("", raw))
-    return SITE_SUFFIX.sub("", text).strip()
+    ``&#8217;``), the site's suffix of ``<title>``/``og:title`` dropped."""
+    return site.strip_title_suffix(clean_text(_TAGS.sub("", raw)))
 
 
 def node_text(node: Selector) -> str:
     return _WS.sub(" ", " ".join(node.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall())).strip()
 
 
-def html_paragraphs(container: Selector) -> list[str]:
+def html_paragraphs(container: Selector, site: SiteProfile = ICESCO) -> list[str]:
     """The paragraphs of an article body (a page's content element, or the HTML of a
-    REST or feed item): paragraphs, list items, sub-headings, quotes; boilerplate and
-    page furniture left out, repeats dropped."""
+    REST or feed item): paragraphs, list items, sub-headings, quotes; the site's
+    boilerplate and page furniture left out, repeats dropped."""
     paras: list[str] = []
     query = (
         f".//p[not({FURNITURE})] | .//li[not({FURNITURE})] | .//h2[not({FURNITURE})]"
@@ -66,7 +64,7 @@ def html_paragraphs(container: Selector) -> list[str]:
     )
     for node in container.xpath(query):
         text = node_text(node)
-        if not text or _BOILERPLATE_RE.match(text) or _TAIL_RE.match(text):
+        if not text or site.is_furniture(text):
             continue
         if paras and paras[-1] == text:
             continue
@@ -74,9 +72,9 @@ def html_paragraphs(container: Selector) -> list[str]:
     return paras
 
 
-def fragment_paragraphs(fragment: str) -> list[str]:
+def fragment_paragraphs(fragment: str, site: SiteProfile = ICESCO) -> list[str]:
     """Paragraphs of an HTML fragment (REST ``content.rendered``, feed ``content:encoded``)."""
-    return html_paragraphs(Selector(text=f"<div>{fragment}</div>"))
+    return html_paragraphs(Selector(text=f"<div>{fragment}</div>"), site)
 
 
 def build_article(
@@ -90,10 +88,14 @@ def build_article(
     subtitle: str | None = None,
     lang: str = "",
     source: str = "",
+    site: SiteProfile = ICESCO,
 ) -> ArticleItem:
-    """The record of one article. Identity: the language of its site (the ``/xx/`` of
-    its URL) and its WordPress slug (the URL's last segment)."""
-    title = clean_title(title)
+    """The record of one article of ``site``. Identity: the site, the language (the
+    ``/xx/`` of its URL) and its WordPress slug (the URL's last segment). The URL is on
+    one of the site's hosts (the readers keep to them): no other site's page gets its ids."""
+    if not site.owns(url):
+        raise ValueError(f"{url}: not on the hosts of site {site.name} ({', '.join(site.hosts)})")
+    title = clean_title(title, site)
     paras = strip_title_repeats([p for p in (clean_text(p) for p in paragraphs) if p], title)
     info = article_path_info(url) or {}
     lang = info.get("lang") or lang or detect_lang(" ".join(paras))
@@ -115,4 +117,5 @@ def build_article(
         modified_at=to_iso(modified),
         categories=cats,
         source=source or url,
+        site=site.id_prefix,
     )

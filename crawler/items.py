@@ -26,6 +26,7 @@ class ArticleItem:
     source: str = ""  # where it was read: a URL, or "path#n" for a dump
     partial: bool = False  # the dump was cut inside this article
     maybe_cut: bool = False  # last of a dump with no page tail: may lack trailing paragraphs
+    site: str = ""  # the site's name in its id ("" for ICESCO's bare ids: crawler.site)
 
     def __post_init__(self) -> None:
         if not self.slug:
@@ -33,7 +34,7 @@ class ArticleItem:
 
     @property
     def id(self) -> str:
-        return article_id(self.lang, self.slug)
+        return article_id(self.lang, self.slug, self.site)
 
     @property
     def body(self) -> str:

@@ -22,7 +22,8 @@ from parsel import Selector
 from crawler.dates import parse_date_line, parse_iso_datetime
 from crawler.extract import FURNITURE, build_article, clean_title, html_paragraphs, node_text
 from crawler.items import ArticleItem
-from crawler.urls import PAGE_PATH_RE, article_path_info, bare_host, canonical_url, host_allowed
+from crawler.site import ICESCO, SiteProfile
+from crawler.urls import PAGE_PATH_RE, article_path_info, canonical_url, host_allowed
 
 log = logging.getLogger(__name__)
 
@@ -111,15 +112,15 @@ def _fallback_text(html: str) -> list[str]:
     return [p for p in (" ".join(ln.split()) for ln in text.split("\n")) if p]
 
 
-def _canonical(sel: Selector, url: str, hosts: set[str]) -> str:
-    """The page's ``rel=canonical`` when it is on an allowed host and names the article
+def _canonical(sel: Selector, url: str, site: SiteProfile) -> str:
+    """The page's ``rel=canonical`` when it is on the site's hosts and names the article
     fetched (same language and slug); else the URL fetched."""
     href = _first(sel, "link[rel=canonical]::attr(href)")
     if not href:
         return url
     canon = urljoin(url, href)
     info, fetched = article_path_info(canon), article_path_info(url)
-    if not host_allowed(canon, hosts) or info is None:
+    if not site.owns(canon) or info is None:
         return url
     if fetched is not None and (info["lang"], info["slug"]) != (fetched["lang"], fetched["slug"]):
         log.warning("%s: its rel=canonical names another article (%s); ignored", url, canon)
@@ -127,11 +128,11 @@ def _canonical(sel: Selector, url: str, hosts: set[str]) -> str:
     return canon
 
 
-def _title(sel: Selector, ld: dict[str, Any]) -> str:
+def _title(sel: Selector, ld: dict[str, Any], site: SiteProfile) -> str:
     for query in _TITLES:
         nodes = sel.css(query)
         if nodes and node_text(nodes[0]):
-            return clean_title(node_text(nodes[0]))
+            return clean_title(node_text(nodes[0]), site)
     for raw in (
         _first(sel, "meta[property='og:title']::attr(content)"),
         str(ld.get("headline") or ""),
@@ -139,7 +140,7 @@ def _title(sel: Selector, ld: dict[str, Any]) -> str:
         _first(sel, "title::text"),
     ):
         if raw.strip():
-            return clean_title(raw)
+            return clean_title(raw, site)
     return ""
 
 
@@ -178,20 +179,22 @@ def _categories(sel: Selector, ld: dict[str, Any]) -> list[str]:
     return cats
 
 
-def parse_article(html: str, url: str, hosts: set[str] | None = None) -> ArticleItem:
-    """The article on an article page. Raises PageError if there is none."""
+def parse_article(html: str, url: str, site: SiteProfile = ICESCO) -> ArticleItem:
+    """The article on an article page of ``site``. Raises PageError if there is none (or
+    the page is not on the site's hosts)."""
+    if not site.owns(url):
+        raise PageError(f"{url}: not on the hosts of site {site.name} ({', '.join(site.hosts)})")
     sel = Selector(text=html)
-    hosts = hosts if hosts is not None else {bare_host(urlsplit(url).hostname or "")}
     ld = _json_ld(sel)
-    canon = _canonical(sel, url, hosts)
+    canon = _canonical(sel, url, site)
     info = article_path_info(canon)
-    title = _title(sel, ld)
+    title = _title(sel, ld, site)
 
     paragraphs: list[str] = []
     for query in _CONTAINERS:
         found = sel.css(query)
         if found:
-            paragraphs = html_paragraphs(found[0])
+            paragraphs = html_paragraphs(found[0], site)
             break
     if not paragraphs and isinstance(ld.get("articleBody"), str):
         paragraphs = [p.strip() for p in ld["articleBody"].split("\n") if p.strip()]
@@ -217,6 +220,7 @@ def parse_article(html: str, url: str, hosts: set[str] | None = None) -> Article
         subtitle=subtitle,
         lang=html_lang,
         source=url,
+        site=site,
     )
     if not item.paragraphs:
         raise PageError(

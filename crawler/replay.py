@@ -89,7 +89,7 @@ class ReplayMixin:
         pure Python: processes, not threads, use the other cores), a bounded number ahead."""
         workers = min(PARSE_WORKERS, os.cpu_count() or 1)
         if len(files) < POOL_MIN_FILES or workers < 2:
-            yield from (read_dump(f, self.options.max_dump_bytes) for f in files)
+            yield from (read_dump(f, self.options.max_dump_bytes, self.options.site) for f in files)
             return
         ahead: deque[Future[tuple[list[ArticleItem], str | None]]] = deque()
         with ProcessPoolExecutor(
@@ -100,9 +100,9 @@ class ReplayMixin:
         ) as pool:
             todo = iter(files)
             for path in itertools.islice(todo, PARSE_AHEAD):
-                ahead.append(pool.submit(read_dump, path, self.options.max_dump_bytes))
+                ahead.append(pool.submit(read_dump, path, self.options.max_dump_bytes, self.options.site))
             while ahead:
                 result = ahead.popleft().result()
                 for path in itertools.islice(todo, 1):
-                    ahead.append(pool.submit(read_dump, path, self.options.max_dump_bytes))
+                    ahead.append(pool.submit(read_dump, path, self.options.max_dump_bytes, self.options.site))
                 yield result

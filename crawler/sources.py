@@ -15,6 +15,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.responses import conditional_headers, content_type, download_slot, utcnow
+from crawler.site import SiteProfile
 from crawler.state import CrawlOptions, CrawlState
 from crawler.urls import canonical_url
 from crawler.wordpress import (
@@ -37,7 +38,7 @@ class SourcesMixin:
 
     options: CrawlOptions
     state: CrawlState | None
-    hosts: set[str]
+    site: SiteProfile
     full: bool
     pages: int
     stop_reason: str | None
@@ -217,7 +218,7 @@ class SourcesMixin:
             if not meta.get("names_fresh") and unknown_categories(data, src.get("categories") or {}):
                 yield self._categories_request(start, src["api_root"], listing, page=meta["page"])
                 return
-            items, newest = parse_posts(data, response.url, self.hosts, src.get("categories") or {})
+            items, newest = parse_posts(data, response.url, self.site, src.get("categories") or {})
         except SourceError as exc:
             yield from self._rest_unreadable(start, listing, exc)
             return
@@ -290,7 +291,7 @@ class SourcesMixin:
             self.readable.add(start)
             return
         try:
-            items = parse_feed(response.body.decode("utf-8", errors="replace"), response.url, self.hosts)
+            items = parse_feed(response.body.decode("utf-8", errors="replace"), response.url, self.site)
         except SourceError as exc:
             self.alarm(str(exc))
             self.state.save_source(key, mode="html", checked_at=None, last_error=str(exc))

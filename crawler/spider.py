@@ -24,7 +24,7 @@ from crawler.resolver import refusal
 from crawler.responses import WHY, NotText, conditional_headers, download_slot, page_text, utcnow
 from crawler.sources import SourcesMixin
 from crawler.state import CrawlOptions, CrawlState
-from crawler.urls import article_id, article_path_info, canonical_url
+from crawler.urls import article_path_info, canonical_url
 from crawler.wordpress import discover
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,8 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
         self.paths = [Path(p) for p in (paths or [])]
         self.start_urls = list(start_urls or options.start_urls)
         self.full = full
-        self.hosts = set(options.hosts)
+        self.site = options.site
+        self.hosts = set(self.site.hosts)
         # Scrapy's offsite filter: no request, redirects included, leaves these hosts.
         self.allowed_domains = sorted(self.hosts)
         self.errors: list[str] = []
@@ -249,7 +250,7 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
     def _listed(self, links: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
         """The article ids of listed links, and what the archive knows of them."""
         assert self.state is not None
-        ids = {link: article_id(i["lang"], i["slug"]) for link in links if (i := article_path_info(link))}
+        ids = {link: aid for link in links if (aid := self.site.url_id(link))}
         return ids, self.state.article_state(ids.values())
 
     def _fetch_unknown(
@@ -335,7 +336,7 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
             self.error(str(exc))
             return
         try:
-            item = parse_article(text, response.url, self.hosts)
+            item = parse_article(text, response.url, self.site)
         except PageError as exc:
             self.alarm(str(exc))
             return

@@ -13,13 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from crawler.site import ICESCO, SiteProfile
+
 
 @dataclass
 class CrawlOptions:
     """The settings of a crawl: what to read and how (defaults: those of ``crawl.*``)."""
 
     start_urls: list[str] = field(default_factory=list)
-    hosts: set[str] = field(default_factory=set)  # allowed hosts, www. implied
+    site: SiteProfile = ICESCO  # the site crawled, on the hosts the crawl may fetch from
     source: str = "auto"  # auto, rest, feed or html
     source_recheck_hours: float = 24.0
     backfill_pages: int = 5

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import re
 import unicodedata
+from collections.abc import Collection
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that never change what a page shows.
@@ -151,17 +152,19 @@ def slugify(title: str) -> str:
     return unicodedata.normalize("NFC", slug)
 
 
-def article_id(lang: str, slug: str) -> str:
-    """Stable id of an article: its language and WordPress slug, hashed.
+def article_id(lang: str, slug: str, site: str = "") -> str:
+    """Stable id of an article: its language and WordPress slug, hashed, after its site's
+    name (``example:3f2a…``; none for ICESCO, see :mod:`crawler.site`).
 
     A dump article (slug from its title) and the same article met on the live site
     (slug from its URL) get the same id, whatever host, category or scheme.
     """
     key = f"{lang.lower()}/{unicodedata.normalize('NFC', unquote(slug)).lower().strip('/')}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return f"{site}:{digest}" if site else digest
 
 
-def host_allowed(url: str, hosts: set[str]) -> bool:
+def host_allowed(url: str, hosts: Collection[str]) -> bool:
     """True if the URL is http(s) on one of ``hosts`` (compared without ``www.``)."""
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bare_host(parts.hostname or "") in hosts

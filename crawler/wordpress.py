@@ -25,6 +25,7 @@ from parsel import Selector
 from crawler.dates import parse_iso_datetime
 from crawler.extract import build_article, fragment_paragraphs
 from crawler.items import ArticleItem
+from crawler.site import SiteProfile
 from crawler.urls import article_path_info, canonical_url, host_allowed
 
 REST_FIELDS = "id,link,slug,date_gmt,modified_gmt,title,content,categories"
@@ -144,10 +145,11 @@ def unknown_categories(data: Any, categories: dict[int, str]) -> set[int]:
 
 
 def parse_posts(
-    answer: str | list[Any] | dict[str, Any], url: str, hosts: set[str], categories: dict[int, str] | None = None
+    answer: str | list[Any] | dict[str, Any], url: str, site: SiteProfile, categories: dict[int, str] | None = None
 ) -> tuple[list[ArticleItem], str | None]:
-    """Posts of a REST answer (its text, or its JSON already parsed with ``load_json``),
-    and the newest ``modified_gmt`` among them (ISO, UTC)."""
+    """Posts of a REST answer of ``site`` (its text, or its JSON already parsed with
+    ``load_json``), and the newest ``modified_gmt`` among them (ISO, UTC). Posts linked
+    to another host are left out."""
     data = load_json(answer, url) if isinstance(answer, str) else answer
     if not isinstance(data, list):
         raise SourceError(f"{url}: the REST API answered JSON that is not a list of posts")
@@ -160,7 +162,7 @@ def parse_posts(
         modified = _gmt(post.get("modified_gmt"))
         if modified and (newest is None or modified > newest):
             newest = modified
-        if not host_allowed(link, hosts) or not article_path_info(link):
+        if not site.owns(link) or not article_path_info(link):
             continue
         names = (
             [categories.get(c, "") for c in post.get("categories") or [] if isinstance(c, int)] if categories else []
@@ -168,19 +170,21 @@ def parse_posts(
         items.append(
             build_article(
                 title=_rendered(post.get("title")),
-                paragraphs=fragment_paragraphs(_rendered(post.get("content"))),
+                paragraphs=fragment_paragraphs(_rendered(post.get("content")), site),
                 url=link,
                 published=_gmt(post.get("date_gmt")),
                 modified=modified,
                 categories=names,
                 source=url,
+                site=site,
             )
         )
     return items, newest.isoformat(timespec="seconds").replace("+00:00", "Z") if newest else None
 
 
-def parse_feed(text: str, url: str, hosts: set[str]) -> list[ArticleItem]:
-    """Items of a WordPress RSS 2.0 feed (full text in ``content:encoded``)."""
+def parse_feed(text: str, url: str, site: SiteProfile) -> list[ArticleItem]:
+    """Items of a WordPress RSS 2.0 feed of ``site`` (full text in ``content:encoded``);
+    items linked to another host are left out."""
     try:
         sel = Selector(text=text, type="xml")
     except ValueError as exc:
@@ -191,7 +195,7 @@ def parse_feed(text: str, url: str, hosts: set[str]) -> list[ArticleItem]:
     items = []
     for entry in sel.xpath("/rss/channel/item"):
         link = (entry.xpath("link/text()").get() or "").strip()
-        if not host_allowed(link, hosts) or not article_path_info(link):
+        if not site.owns(link) or not article_path_info(link):
             continue
         body = entry.xpath("content:encoded/text()").get() or entry.xpath("description/text()").get() or ""
         published: dt.datetime | None = None
@@ -204,11 +208,12 @@ def parse_feed(text: str, url: str, hosts: set[str]) -> list[ArticleItem]:
         items.append(
             build_article(
                 title=entry.xpath("title/text()").get() or "",
-                paragraphs=fragment_paragraphs(body),
+                paragraphs=fragment_paragraphs(body, site),
                 url=link,
                 published=published,
                 categories=entry.xpath("category/text()").getall(),
                 source=url,
+                site=site,
             )
         )
     return items

@@ -15,7 +15,8 @@ from typing import Protocol
 
 @dataclass
 class SiteSettings:
-    timezone: str = "Africa/Casablanca"  # dates are shown in the site's local time
+    profile: str = "icesco"  # a profile of crawler/site.py: hosts, boilerplate, title suffix, ids
+    timezone: str = "Africa/Casablanca"  # dates are shown in the site's local time (default: the profile's)
 
 
 @dataclass

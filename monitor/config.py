@@ -13,9 +13,11 @@ from __future__ import annotations
 import importlib.metadata
 from dataclasses import dataclass, field
 from pathlib import Path
+import typing
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.site import ICESCO, SiteProfile, UnknownSite, site_profile
 from crawler.urls import bare_host
 from feeds.settings import DigestSettings, FeedSettings, SiteSettings, SmtpSettings, Subscriber
 from monitor.config_checks import check
@@ -30,20 +32,12 @@ except importlib.metadata.PackageNotFoundError:  # run from a checkout that is n
 PROJECT_URL = "https://github.com/icesco-monitor/icesco-monitor"
 
 
-# ICESCO's English news, French front-page news and Arabic news categories (Arabic paths
-# percent-encoded as WordPress writes them).
-ICESCO_START_URLS = (
-    "https://icesco.org/en/category/news/",
-    "https://icesco.org/fr/category/a-la-une/",
-    "https://icesco.org/ar/category/%d8%a7%d9%84%d9%85%d8%b3%d8%aa%d8%ac%d8%af%d8%a7%d8%aa/",
-)
-
-
 @dataclass
 class CrawlConfig:
-    start_urls: list[str] = field(default_factory=lambda: list(ICESCO_START_URLS))
-    # Hosts the crawler may fetch from (www. is implied); --start-url adds its own.
-    hosts: list[str] = field(default_factory=lambda: ["icesco.org"])
+    # The profile's news listings (ICESCO's English, French front-page and Arabic news).
+    start_urls: list[str] = field(default_factory=lambda: list(ICESCO.start_urls))
+    # Hosts the crawler may fetch from (www. is implied; default: the profile's); --start-url adds its own.
+    hosts: list[str] = field(default_factory=lambda: list(ICESCO.hosts))
     backfill_pages: int = 5  # listing pages a first run walks (--full: all)
     revisit_after_hours: float = 24.0  # refetch a known article this long after its last fetch…
     revisit_max_age_days: float = 14.0  # …while it is this young (edits come early)
@@ -106,9 +100,30 @@ class Config:
         return hosts | {bare_host(urlsplit(u).hostname or "") for u in self.crawl.start_urls}
 
 
+# Keys whose default is the site profile's (the dataclasses hold ICESCO's, the default profile).
+_PROFILE_DEFAULTS: dict[tuple[str, str], typing.Callable[[SiteProfile], Any]] = {
+    ("site", "timezone"): lambda p: p.timezone,
+    ("crawl", "start_urls"): lambda p: list(p.start_urls),
+    ("crawl", "hosts"): lambda p: list(p.hosts),
+}
+
+
+def _profile_defaults(cfg: Config, given: list[dict[str, Any]]) -> None:
+    """Check ``site.profile``; give the keys that follow it (and that no file or override
+    set) that profile's values."""
+    try:
+        profile = site_profile(cfg.site.profile)
+    except UnknownSite as exc:
+        raise ConfigError(f"site.profile: {exc}") from None
+    for (section, key), value in _PROFILE_DEFAULTS.items():
+        if not any(isinstance(d.get(section), dict) and key in d[section] for d in given):
+            setattr(getattr(cfg, section), key, value(profile))
+
+
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
     """Defaults, then the YAML file (if given or ./config.yaml exists), then overrides."""
     cfg = Config()
+    data: Any = {}
     file = Path(path) if path else None
     if file is None and Path("config.yaml").is_file():
         file = Path("config.yaml")
@@ -135,5 +150,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
                 setattr(getattr(cfg, section), key, str(base / value))
     if overrides:
         merge(cfg, overrides, "")
+    _profile_defaults(cfg, [data, overrides or {}])
     check(cfg)
     return cfg

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
 
+from crawler.site import site_profile
 from crawler.spider import IcescoSpider
 from crawler.state import CrawlOptions
 from crawler.urls import bare_host
@@ -77,7 +78,7 @@ def crawl_options(cfg: Config) -> CrawlOptions:
     c = cfg.crawl
     return CrawlOptions(
         start_urls=list(c.start_urls),
-        hosts=set(cfg.allowed_hosts),
+        site=site_profile(cfg.site.profile).on_hosts(sorted(cfg.allowed_hosts)),
         source=c.source,
         source_recheck_hours=c.source_recheck_hours,
         backfill_pages=c.backfill_pages,

@@ -237,7 +237,7 @@ class App:
                 rows = archive.articles(limit=cfg.feed.items)
             html = index_page(rows, cfg.feed, cfg.site.timezone)
             return _response(200, "text/html; charset=utf-8", html.encode())
-        if m := re.fullmatch(r"/articles/([0-9a-f]{16})", path):
+        if m := re.fullmatch(r"/articles/((?:[a-z][a-z0-9-]*:)?[0-9a-f]{16})", path):  # a site's name, then the hash
             with Archive(cfg.database, migrate=False) as archive:
                 row = archive.article(m[1])
             if row is None:

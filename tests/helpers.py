@@ -9,22 +9,41 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crawler.site import WORDPRESS_BOILERPLATE, SiteProfile
+
 ROOT = Path(__file__).resolve().parent.parent
 DUMPS = ROOT / "monitor" / "demo" / "dumps"
 SAMPLES = ROOT / "tests" / "fixtures" / "samples"
 
+# A second site: a hypothetical WordPress newspaper with its own hosts, furniture, title suffix.
+EXAMPLE_SITE = SiteProfile(
+    name="example",
+    hosts=("example.org", "news.example.org"),
+    news=(("", "news"),),
+    title_names=("Example Times",),
+    boilerplate=(*WORDPRESS_BOILERPLATE, r"subscribe to (the )?example times( newsletter)?\W*"),
+    timezone="Europe/London",
+)
+# The command line with EXAMPLE_SITE registered, as a built-in profile of crawler/site.py would be.
+_WITH_EXAMPLE_SITE = (
+    "import crawler.site, helpers; crawler.site.register(helpers.EXAMPLE_SITE);"
+    " from monitor.cli import main; main(prog_name='icesco-monitor')"
+)
+
 
 def run_cli(
-    *args: str, db: Path | None = None, config: Path | None = None, timeout: float = 120
+    *args: str, db: Path | None = None, config: Path | None = None, timeout: float = 120, example_site: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``icesco-monitor`` in a subprocess (a real crawl needs its own process)."""
-    cmd = [sys.executable, "-m", "monitor.cli"]
+    """Run ``icesco-monitor`` in a subprocess (a real crawl needs its own process); with
+    ``example_site``, profile ``example`` (EXAMPLE_SITE) can be picked in its config."""
+    cmd = [sys.executable, "-c", _WITH_EXAMPLE_SITE] if example_site else [sys.executable, "-m", "monitor.cli"]
     if config is not None:
         cmd += ["--config", str(config)]
     if db is not None:
         cmd += ["--db", str(db)]
     cmd += list(args)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_PROXY="*", no_proxy="*")
+    path = [str(ROOT), str(ROOT / "tests")] if example_site else [str(ROOT)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path), NO_PROXY="*", no_proxy="*")
     for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
         env.pop(var, None)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)

@@ -16,6 +16,9 @@ import ast
 import typing
 from pathlib import Path
 
+from crawler.site import ICESCO
+from feeds.settings import SiteSettings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -154,4 +157,8 @@ def test_the_published_sides_defaults_are_written_once() -> None:
         '"Africa/Casablanca"',
     ]
     homes = {d: sorted(name(p) for p in everywhere() if d in p.read_text(encoding="utf-8")) for d in defaults}
-    assert homes == {d: ["feeds/settings.py"] for d in defaults}
+    # The time zone is also the ICESCO profile's (crawler/ and feeds/ do not import each other);
+    # the two must agree, and nowhere else may write it.
+    assert homes == {d: ["feeds/settings.py"] for d in defaults} | {'"Africa/Casablanca"': ["crawler/site.py", "feeds/settings.py"]}
+    assert SiteSettings().timezone == ICESCO.timezone
+    assert SiteSettings().profile == ICESCO.name

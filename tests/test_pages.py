@@ -7,6 +7,7 @@ import json
 import pytest
 
 from crawler.pages import PageError, parse_article, parse_listing
+from crawler.site import ICESCO
 
 URL = "https://www.icesco.org/en/2024/07/11/icesco-holds-a-test-event/?utm_source=feed"
 
@@ -141,11 +142,11 @@ def article_page(canonical: str) -> str:
     ],
 )
 def test_canonical_is_used_only_on_an_allowed_host_and_for_the_same_article(canonical: str, stored: str) -> None:
-    item = parse_article(article_page(canonical), ARTICLE, {"icesco.org"})
+    item = parse_article(article_page(canonical), ARTICLE, ICESCO)
     assert (item.url, item.slug, item.id) == (
         stored,
         "icesco-holds-a-test-event",
-        parse_article(article_page(ARTICLE), ARTICLE, {"icesco.org"}).id,
+        parse_article(article_page(ARTICLE), ARTICLE, ICESCO).id,
     )
 
 

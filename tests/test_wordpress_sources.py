@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from crawler.site import ICESCO
 from crawler.urls import slugify
 from crawler.wordpress import Discovery, SourceError, discover, parse_feed, parse_posts, posts_query
 
@@ -65,7 +66,7 @@ def test_rest_posts_become_articles() -> None:
         },
     ]
     items, newest = parse_posts(
-        json.dumps(posts), "https://icesco.org/en/wp-json/wp/v2/posts", HOSTS, {2: "News", 3: "Director-General"}
+        json.dumps(posts), "https://icesco.org/en/wp-json/wp/v2/posts", ICESCO, {2: "News", 3: "Director-General"}
     )
     assert newest == "2025-03-01T08:00:00Z"
     assert [(i.title, i.paragraphs, i.published_at, i.modified_at, i.categories, i.slug, i.lang) for i in items] == [
@@ -92,7 +93,7 @@ def test_rest_posts_become_articles() -> None:
 )
 def test_unreadable_rest_answers_are_named(body: str, message: str) -> None:
     with pytest.raises(SourceError, match=message):
-        parse_posts(body, "https://icesco.org/en/wp-json/wp/v2/posts", HOSTS)
+        parse_posts(body, "https://icesco.org/en/wp-json/wp/v2/posts", ICESCO)
 
 
 def test_feed_items_become_articles_and_other_xml_is_an_error() -> None:
@@ -102,12 +103,12 @@ def test_feed_items_become_articles_and_other_xml_is_an_error() -> None:
         "<pubDate>Mon, 05 Dec 2022 09:00:00 +0000</pubDate><category><![CDATA[À la une]]></category>"
         "<content:encoded><![CDATA[<p>Le 5 décembre 2022.</p>]]></content:encoded></item></channel></rss>"
     )
-    items = parse_feed(feed, "https://icesco.org/fr/category/a-la-une/feed/", HOSTS)
+    items = parse_feed(feed, "https://icesco.org/fr/category/a-la-une/feed/", ICESCO)
     assert [(i.title, i.paragraphs, i.published_at, i.categories, i.lang) for i in items] == [
         ("L’ICESCO participe", ["Le 5 décembre 2022."], "2022-12-05T09:00:00+00:00", ["À la une"], "fr")
     ]
     with pytest.raises(SourceError, match="not an RSS feed"):
-        parse_feed("<html><body>redesigned</body></html>", "https://icesco.org/fr/feed/", HOSTS)
+        parse_feed("<html><body>redesigned</body></html>", "https://icesco.org/fr/feed/", ICESCO)
 
 
 def test_arabic_slugs_are_cut_as_wordpress_cuts_them() -> None:
