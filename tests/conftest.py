@@ -9,10 +9,12 @@ examples (and more of them) to look for new failures; keep each one found as an
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from smtpsink import SmtpSink
 
 settings.register_profile("default", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False, max_examples=2000)
@@ -24,11 +26,17 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "archive.db"
 
 
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """A real SMTP server on 127.0.0.1 (``smtpsink.py``), for one test."""
+    with SmtpSink() as s:
+        yield s
+
+
 # --- a real WordPress on 127.0.0.1 (tests/wordpress.py) --------------------------------------
 # (Imported here, not at the top, so that this section stays one addition at the end.)
 
 import logging  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
 
 from wordpress import WordPress, wordpress_missing  # noqa: E402
 

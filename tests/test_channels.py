@@ -183,12 +183,6 @@ def test_a_blocked_outbox_is_retried_with_the_same_bytes_into_one_file(tmp_path:
 # --- SMTP -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as s:
-        yield s
-
-
 @pytest.mark.parametrize(
     "settings",
     [{}, {"unsubscribe_url": "https://news.example.org/unsubscribe?token=" + "t" * 120}],

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 from fakesite import FakeSite, Hit, SiteArticle
-from helpers import crawl_json, run_cli
+from helpers import crawl_json, free_port, last_json, run_cli, site_crawl
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -35,19 +34,10 @@ def site():
 
 
 def write_config(tmp_path: Path, site: FakeSite, **crawl: Any) -> Path:
-    settings = {
-        "start_urls": [f"{site.base_url}/en/category/news/"],
-        "hosts": ["127.0.0.1", "localhost"],
-        "download_delay": 0,
-        "timeout": 3,
-        "retries": 1,
-        "backfill_pages": 10,
-        "revisit_after_hours": 1000,
-    }
-    settings.update(crawl)
-    path = tmp_path / "config.yaml"
-    path.write_text(json.dumps({"database": str(tmp_path / "archive.db"), "crawl": settings}), encoding="utf-8")
-    return path
+    """A config crawling the site's news listing (its alias host allowed too)."""
+    overrides = {"hosts": ["127.0.0.1", "localhost"], "timeout": 3, **crawl}
+    settings = site_crawl(f"{site.base_url}/en/category/news/", **overrides)
+    return helpers.write_config(tmp_path, crawl=settings)
 
 
 def paths(hits: list[Hit]) -> list[tuple[str, int]]:
@@ -194,9 +184,7 @@ def test_a_500_is_retried_and_a_retry_after_is_honoured(tmp_path: Path, site: Fa
 
 
 def test_an_unreachable_site_exits_non_zero_with_a_clear_message(tmp_path: Path, site: FakeSite) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cfg = write_config(tmp_path, site, start_urls=[f"http://127.0.0.1:{port}/en/category/news/"])
     proc = run_cli("crawl", config=cfg)
     assert proc.returncode == 1
@@ -263,14 +251,14 @@ def test_internal_addresses_are_refused_unless_configured(tmp_path: Path, site: 
     by_name = f"http://localhost:{site.port}/en/category/executive-council/"  # links to localhost too
     cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name])
     proc = run_cli("crawl", "--json", config=cfg)
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = last_json(proc)
     assert (proc.returncode, result["new"]) == (1, 0)
     assert site.hits == []  # not even robots.txt
     assert "localhost is 127.0.0.1, an internal address: not fetched" in "\n".join(result["messages"])
     # Named with another port, it is still refused: the allow-list considers ports.
     cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name], allow_addresses=["127.0.0.1:1"])
     proc = run_cli("crawl", "--json", config=cfg)
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = last_json(proc)
     assert (proc.returncode, site.hits) == (1, [])
     assert f"localhost is 127.0.0.1 port {site.port}, an internal address: not fetched" in "\n".join(result["messages"])
     # Named by the operator (with its port, or as a network), the address is crawled.

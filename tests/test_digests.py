@@ -10,7 +10,6 @@ import json
 import smtplib
 import socket
 import traceback
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -504,12 +503,6 @@ def test_header_bound_settings_stay_on_one_line() -> None:
 
 
 # --- delivery ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as s:
-        yield s
 
 
 def digest(**kw: Any) -> EmailMessage:

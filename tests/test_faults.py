@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import math
 import os
@@ -27,7 +26,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -38,7 +36,7 @@ from typing import Any
 
 import pytest
 from fakesite import FakeSite, Hit, SiteArticle
-from helpers import DUMPS, ROOT, write_corpus
+from helpers import DUMPS, free_port, last_json, run_cli, start_cli, write_config, write_corpus
 from smtpsink import SmtpSink
 
 from crawler.dumps import read_dump
@@ -56,43 +54,6 @@ Row = tuple[Any, ...]  # (url, title, body, partial)
 
 
 # --- running the command line -------------------------------------------------------------
-
-
-def cli_env() -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_PROXY="*", no_proxy="*")
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
-        env.pop(var, None)
-    return env
-
-
-def cli(*args: str, config: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``python -m monitor.cli --config CFG ARGS`` to its end."""
-    cmd = [sys.executable, "-m", "monitor.cli", "--config", str(config), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=cli_env(), cwd=ROOT)
-
-
-def start_cli(*args: str, config: Path, log: Path) -> subprocess.Popen[bytes]:
-    """The same, started in a session of its own (so that what it leaves can be found)."""
-    cmd = [sys.executable, "-m", "monitor.cli", "--config", str(config), *args]
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=cli_env(), cwd=ROOT, start_new_session=True
-        )
-
-
-def last_json(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    lines = proc.stdout.strip().splitlines()
-    assert lines, f"no output (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
-
-
-def write_config(folder: Path, **data: Any) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    data.setdefault("database", str(folder / "archive.db"))
-    path = folder / "config.yaml"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
 
 
 def iso(t: dt.datetime) -> str:
@@ -257,7 +218,7 @@ def test_kill_9_during_replay_loses_nothing_and_the_next_run_finishes(corpus: Co
             exits.append(rc)
             corpus.check_snapshots(check_archive(db, corpus.expected, before, ctx), ctx)
         ctx = f"ICESCO_FAULT_SEED={SEED}: replay cycle {cycle}, clean run after {exits[-KILLS_PER_CYCLE:]}"
-        clean = cli("crawl", "--replay", str(corpus.folder), "--json", config=cfg)
+        clean = run_cli("crawl", "--replay", str(corpus.folder), "--json", config=cfg)
         assert clean.returncode == 0, f"{ctx}\n{clean.stderr[-3000:]}"
         summary = last_json(clean)
         assert (summary["status"], summary["errors"], summary["articles_total"]) == ("ok", 0, 1500), ctx
@@ -321,7 +282,7 @@ def test_kill_9_during_live_crawl_loses_nothing_and_the_next_run_finishes(tmp_pa
                 check_archive(db, expected, before, ctx)
             site.heal()
             ctx = f"ICESCO_FAULT_SEED={SEED}: crawl cycle {cycle}, clean run after {exits[-KILLS_PER_CYCLE:]}"
-            clean = cli("crawl", "--json", config=cfg)
+            clean = run_cli("crawl", "--json", config=cfg)
             assert clean.returncode == 0, f"{ctx}\n{clean.stderr[-3000:]}"
             summary = last_json(clean)
             assert (summary["status"], summary["errors"], summary["articles_total"]) == ("ok", 0, 60), ctx
@@ -383,7 +344,9 @@ def test_kill_9_during_digest_runs_loses_nothing_and_resends_at_most_once(tmp_pa
             subscribers=[{"address": a, "cadence": "immediate"} for a in addresses],
         )
         db = tmp_path / "archive.db"
-        first = cli("digest", "--json", "--now", iso(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)), config=cfg)
+        first = run_cli(
+            "digest", "--json", "--now", iso(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)), config=cfg
+        )
         assert (first.returncode, last_json(first)["subscribed"]) == (0, addresses), first.stderr[-3000:]
         expected: list[str] = []
         exits: list[int] = []
@@ -412,9 +375,11 @@ def test_kill_9_during_digest_runs_loses_nothing_and_resends_at_most_once(tmp_pa
             f"ICESCO_FAULT_SEED={SEED}: a kill missed the digest run: {exits}"
         )
         ctx = f"ICESCO_FAULT_SEED={SEED}: digest, final clean runs after kills {exits}"
-        final = cli("digest", "--json", "--now", iso(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)), config=cfg)
+        final = run_cli("digest", "--json", "--now", iso(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)), config=cfg)
         assert final.returncode == 0, f"{ctx}\n{final.stderr[-3000:]}"
-        again = cli("digest", "--json", "--now", iso(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=15)), config=cfg)
+        again = run_cli(
+            "digest", "--json", "--now", iso(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=15)), config=cfg
+        )
         assert (again.returncode, last_json(again)["sent"]) == (0, 0), ctx
 
         with contextlib.closing(sqlite3.connect(db)) as conn:
@@ -765,7 +730,7 @@ def _run_http_fault(name: str, folder: Path) -> Outcome:
                 **expect.crawl,
             }
             cfg = write_config(folder, crawl=settings)
-            proc = cli("crawl", "--json", config=cfg)
+            proc = run_cli("crawl", "--json", config=cfg)
             summary = last_json(proc)
             db = folder / "archive.db"
             with contextlib.closing(sqlite3.connect(db)) as conn:
@@ -874,12 +839,6 @@ class Greeter(_Server):
         conn.sendall(self.reply)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def digest_metrics(db: Path) -> dict[str, float]:
     """The digest figures of the /metrics text."""
     with Archive(db) as archive:
@@ -911,7 +870,7 @@ class Mailing:
         )
 
     def digest(self, cfg: Path, at: dt.datetime) -> tuple[int, dict[str, Any]]:
-        proc = cli("digest", "--json", "--now", iso(at), config=cfg)
+        proc = run_cli("digest", "--json", "--now", iso(at), config=cfg)
         assert proc.returncode in (0, 1), proc.stderr[-3000:]
         return proc.returncode, last_json(proc)
 
@@ -932,12 +891,6 @@ def mailing(tmp_path: Path, sink: SmtpSink) -> Mailing:
     m.titles = [i.title for i in items]
     assert len(m.titles) == 10
     return m
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as s:
-        yield s
 
 
 def _refused(sink: SmtpSink, stack: contextlib.ExitStack) -> tuple[int, Callable[[str, str], str]]:
@@ -1002,7 +955,7 @@ def test_a_temporary_smtp_fault_is_retried_and_nothing_is_lost(mailing: Mailing,
     assert sink.messages == []
     ledger = m.ledger()
     assert [row[:3] for row in ledger] == [(a, "retry", 1) for a in ADDRESSES]
-    status = cli("status", "--json", config=m.config(sink.port))
+    status = run_cli("status", "--json", config=m.config(sink.port))
     assert status.returncode == 0, status.stderr
     info = last_json(status)
     assert (info["digests"], info["failed_digests"]) == ({"retry": 3}, [])
@@ -1040,7 +993,7 @@ def test_a_permanent_smtp_failure_is_recorded_shown_and_not_retried(
         sink.fail_data(554, "5.7.1 message rejected")
         failed_at, attempts = m.t1 + dt.timedelta(minutes=6), 2
         errors = {a: f"{where}: refused the message: 554 5.7.1 message rejected" for a in ADDRESSES}
-    proc = cli("digest", "--json", "--now", iso(failed_at), config=cfg)
+    proc = run_cli("digest", "--json", "--now", iso(failed_at), config=cfg)
     assert proc.returncode == 1, proc.stderr[-3000:]
     result = last_json(proc)
     assert (result["sent"], result["retrying"], result["failed"]) == (0, 0, 3)
@@ -1048,7 +1001,7 @@ def test_a_permanent_smtp_failure_is_recorded_shown_and_not_retried(
 
     ledger = m.ledger()
     assert [row[:3] for row in ledger] == [(a, "failed", attempts) for a in ADDRESSES]
-    status = cli("status", "--json", config=cfg)
+    status = run_cli("status", "--json", config=cfg)
     assert status.returncode == 0, status.stderr
     info = last_json(status)
     assert info["digests"] == {"failed": 3}
@@ -1118,14 +1071,14 @@ def test_a_read_only_database_file_and_folder(tmp_path: Path) -> None:
     folder = tmp_path / "ro"
     cfg = write_config(folder)
     db = folder / "archive.db"
-    assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+    assert run_cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
     before = archive_rows(db)
     os.chmod(db, 0o444)
     os.chmod(folder, 0o555)
     try:
         if os.access(db, os.W_OK) or os.access(folder, os.W_OK):
             pytest.skip("running as root: chmod does not make the database read-only")
-        proc = cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
+        proc = run_cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
         clear_error(proc, db)
     finally:
         os.chmod(folder, 0o755)
@@ -1154,13 +1107,13 @@ def read_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadOnlyOutc
             digest={"outbox": str(base / "outbox")},
             subscribers=[{"address": "reader@example.org", "cadence": "immediate"}],
         )
-        assert cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg).returncode == 0
-        assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+        assert run_cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg).returncode == 0
+        assert run_cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
         before = archive_rows(db)
         remount(mnt, "ro")
         try:
-            crawl = cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
-            digest = cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=1)), config=cfg)
+            crawl = run_cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
+            digest = run_cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=1)), config=cfg)
         finally:
             remount(mnt, "rw")
         after = check_archive(db, before, set(before), "read-only file system")
@@ -1201,16 +1154,16 @@ def full_disk(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Itera
     with tmpfs(base / "mnt", "2M") as mnt:
         db = mnt / "archive.db"
         cfg = write_config(base, database=str(db))
-        first = cli("crawl", "--replay", str(DUMPS), "--json", config=cfg)
+        first = run_cli("crawl", "--replay", str(DUMPS), "--json", config=cfg)
         assert first.returncode == 0, first.stderr[-3000:]
         before = check_archive(db, expected, None, "before the disk filled up")
         assert before == bundled
-        full = cli("crawl", "--replay", str(corpus.folder), "--json", config=cfg)
+        full = run_cli("crawl", "--replay", str(corpus.folder), "--json", config=cfg)
         after_full = check_archive(db, expected, set(before), "after the disk filled up")
-        on_full = cli("crawl", "--replay", str(corpus.folder), "--json", config=cfg)
+        on_full = run_cli("crawl", "--replay", str(corpus.folder), "--json", config=cfg)
         after_on_full = check_archive(db, expected, set(after_full), "after a run on a full disk")
         remount(mnt, "size=64M")
-        final = cli("crawl", "--replay", str(corpus.folder), "--json", config=cfg)
+        final = run_cli("crawl", "--replay", str(corpus.folder), "--json", config=cfg)
         after_final = check_archive(db, expected, set(after_on_full), "with room again")
         yield FullDiskOutcome(db, before, full, after_full, on_full, after_on_full, final, after_final, expected)
 
@@ -1256,8 +1209,8 @@ def subscribed_archive(folder: Path, **config: Any) -> Path:
         subscribers=[{"address": "reader@example.org", "cadence": "immediate"}],
         **config,
     )
-    assert cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg).returncode == 0
-    assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+    assert run_cli("digest", "--json", "--now", iso(NOW - dt.timedelta(minutes=1)), config=cfg).returncode == 0
+    assert run_cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
     return cfg
 
 
@@ -1278,7 +1231,7 @@ def test_every_command_on_a_completely_full_disk_says_so(tmp_path: Path) -> None
         }
         outcome = {}
         for name, args in {**reads, **writes}.items():
-            proc = cli(*args, config=cfg)
+            proc = run_cli(*args, config=cfg)
             assert "Traceback" not in proc.stderr, (name, proc.stderr[-3000:])
             if proc.returncode == 0 and name in reads:  # a kernel that lets SQLite read a full disk
                 outcome[name] = "ok"
@@ -1299,7 +1252,7 @@ def test_every_command_on_a_completely_full_disk_says_so(tmp_path: Path) -> None
         assert not (tmp_path / "outbox").exists() or list((tmp_path / "outbox").iterdir()) == []
         filler.unlink()
         assert archive_rows(db) == before
-        again = cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
+        again = run_cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
         assert (again.returncode, last_json(again)["new"]) == (0, 10), again.stderr[-3000:]
 
 
@@ -1310,11 +1263,11 @@ def test_a_run_that_cannot_be_recorded_at_its_start_fetches_and_stores_nothing(t
         settings = {"start_urls": [f"{site.base_url}/en/category/news/"], "hosts": ["127.0.0.1"], "download_delay": 0}
         cfg = write_config(tmp_path, crawl=settings)
         db = tmp_path / "archive.db"
-        assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+        assert run_cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
         before = archive_rows(db)
         with refusing(db, "INSERT ON runs"):
-            replay = cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
-            live = cli("crawl", "--json", config=cfg)
+            replay = run_cli("crawl", "--replay", str(DUMPS / "001_5d01d3af697e6fda.txt"), "--json", config=cfg)
+            live = run_cli("crawl", "--json", config=cfg)
         hits = list(site.hits)
     expected = f"icesco-monitor: the crawl did not start: database {db}: database or disk is full"
     for proc in (replay, live):
@@ -1333,11 +1286,11 @@ def test_a_digest_whose_ledger_cannot_be_written_fails_clearly_and_sends_later(t
     outbox, db = tmp_path / "outbox", tmp_path / "archive.db"
     cfg = subscribed_archive(tmp_path)
     with refusing(db, "INSERT ON deliveries"):
-        refused = cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=1)), config=cfg)
+        refused = run_cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=1)), config=cfg)
     assert (refused.returncode, refused.stdout, "Traceback" in refused.stderr) == (1, "", False), refused.stderr[-3000:]
     assert refused.stderr.strip().splitlines()[-1] == f"icesco-monitor: database {db}: database or disk is full"
     assert not outbox.exists() or list(outbox.iterdir()) == []
-    sent = cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=2)), config=cfg)
+    sent = run_cli("digest", "--json", "--now", iso(NOW + dt.timedelta(minutes=2)), config=cfg)
     assert sent.returncode == 0, sent.stderr[-3000:]
     assert {k: last_json(sent)[k] for k in ("sent", "retrying", "failed", "messages")} == {
         "sent": 1,
@@ -1397,10 +1350,10 @@ def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: 
     'running' and the summary said nothing. The run's own outcome is reported instead."""
     cfg = write_config(tmp_path)
     db = tmp_path / "archive.db"
-    assert cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
+    assert run_cli("crawl", "--replay", str(DUMP_000), "--json", config=cfg).returncode == 0
     second = DUMPS / "001_5d01d3af697e6fda.txt"
     with refusing(db, "UPDATE OF status ON runs WHEN NEW.status <> 'running'"):
-        proc = cli("crawl", "--replay", str(second), "--json", config=cfg)
+        proc = run_cli("crawl", "--replay", str(second), "--json", config=cfg)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     summary = last_json(proc)
@@ -1418,7 +1371,7 @@ def test_a_run_whose_end_cannot_be_recorded_still_reports_what_it_did(tmp_path: 
     expected = dump_rows([DUMP_000, second])
     assert check_archive(db, expected, set(expected), "after an unrecorded end") == expected
     # With room again, the next run marks the unfinished one and finds everything stored.
-    again = cli("crawl", "--replay", str(second), "--json", config=cfg)
+    again = run_cli("crawl", "--replay", str(second), "--json", config=cfg)
     assert again.returncode == 0, again.stderr[-3000:]
     assert {k: last_json(again)[k] for k in ("status", "new", "unchanged", "errors")} == {
         "status": "ok",

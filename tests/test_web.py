@@ -7,14 +7,12 @@ import email.utils
 import json
 import re
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from email.message import Message
 from pathlib import Path
 
 import feedparser
 import pytest
+from helpers import get
 
 from crawler.items import ArticleItem
 from feeds.render import article_guid, build_json
@@ -46,15 +44,6 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Config]]:
     yield f"http://127.0.0.1:{srv.server_address[1]}", cfg
     srv.shutdown()
     srv.server_close()
-
-
-def get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, Message, bytes]:
-    req = urllib.request.Request(url, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, resp.headers, resp.read()  # names are case-insensitive
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, err.read()
 
 
 def test_feeds_answer_conditional_requests(server: tuple[str, Config]) -> None:
