@@ -1,4 +1,4 @@
-"""Tests for the loopback ICESCO-like WordPress site in ``tests/fakesite.py``."""
+"""Tests for the loopback ICESCO-like WordPress site in ``tests/fakesite/``."""
 
 from __future__ import annotations
 
