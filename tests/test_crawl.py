@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ import helpers
 import pytest
 from fakesite import FakeSite, Hit, SiteArticle
 from helpers import crawl_json, free_port, last_json, run_cli, site_crawl
+
+from monitor.config import PROJECT_URL, VERSION
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -84,7 +87,8 @@ def test_first_crawl_then_polls_fetch_only_what_is_new(tmp_path: Path, site: Fak
     second = crawl_json(db=db, config=cfg)
     assert summary(second) == (0, 0, 0, 0)
     assert paths(site.hits) == [("/en/category/news/", 304)]
-    assert site.hits[0].headers.get("If-None-Match")
+    listing_etag = '"' + hashlib.sha1(site.page_bytes("/en/category/news/")).hexdigest() + '"'
+    assert site.hits[0].headers["If-None-Match"] == listing_etag  # the validator of the first crawl
 
     # One new article: one new row, one article fetch, the listing page once.
     site.add_article(make_article(24))
@@ -99,7 +103,7 @@ def test_first_crawl_then_polls_fetch_only_what_is_new(tmp_path: Path, site: Fak
     runs = rows(db, "SELECT mode, status, new, updated, unchanged, errors FROM runs ORDER BY id")
     assert runs == [("live", "ok", 23, 0, 0, 0), ("live", "ok", 0, 0, 0, 0), ("live", "ok", 1, 0, 0, 0)]
     # The crawler says who it is.
-    assert all(h.headers.get("User-Agent", "").startswith("icesco-monitor/") for h in site.hits)
+    assert {h.headers["User-Agent"] for h in site.hits} == {f"icesco-monitor/{VERSION} (+{PROJECT_URL})"}
 
 
 def test_an_edit_is_a_revision_not_a_second_article(tmp_path: Path, site: FakeSite) -> None:
