@@ -47,6 +47,11 @@ Key = tuple[str, str]  # (lang, slug): an article's identity
 Row = tuple[Any, ...]  # (url, title, body, partial)
 DUMP_000 = DUMPS / "000_84405bf65da9c262.txt"
 DUMP_001 = DUMPS / "001_5d01d3af697e6fda.txt"
+# How Twisted describes a connection closed by a reset (TCP RST), as a crawl reports it.
+CONNECTION_LOST = (
+    "<twisted.python.failure.Failure twisted.internet.error.ConnectionLost:"
+    " Connection to the other side was lost in a non-clean fashion.>"
+)
 
 
 def iso(t: dt.datetime) -> str:

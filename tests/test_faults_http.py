@@ -19,16 +19,10 @@ from typing import Any
 
 import pytest
 from fakesite import FakeSite, Hit, SiteArticle
-from faultkit import NOW, Key, LoopbackServer, Row, fault_site_articles
+from faultkit import CONNECTION_LOST, NOW, Key, LoopbackServer, Row, fault_site_articles
 from helpers import last_json, run_cli, site_crawl, write_config
 
 pytestmark = pytest.mark.faults
-
-# How Twisted describes a connection closed by a reset (TCP RST), as the crawl reports it.
-CONNECTION_LOST = (
-    "<twisted.python.failure.Failure twisted.internet.error.ConnectionLost:"
-    " Connection to the other side was lost in a non-clean fashion.>"
-)
 
 
 @dataclass
