@@ -21,6 +21,8 @@ from monitor.delivery import run_digests
 from monitor.digests import DigestSettings, Subscriber, message_id, render_digest
 from monitor.mailer import DeliveryError, PermanentDeliveryError, SmtpSettings, TemporaryDeliveryError, message_bytes
 
+pytestmark = pytest.mark.integration
+
 T = dt.datetime(2026, 11, 21, 10, 15, 30, tzinfo=dt.UTC)
 READER = "reader@example.org"
 KEY = "daily:2026-11-21"

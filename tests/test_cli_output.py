@@ -10,6 +10,8 @@ from helpers import DUMP_HEADER, run_cli
 
 from crawler.pages import parse_article
 
+pytestmark = pytest.mark.integration
+
 
 def test_titles_and_file_names_are_escaped_on_the_terminal(tmp_path: Path) -> None:
     folder = tmp_path / "dumps"

@@ -15,6 +15,8 @@ from helpers import crawl_json, free_port, last_json, run_cli, site_crawl
 
 from monitor.config import PROJECT_URL, VERSION
 
+pytestmark = pytest.mark.integration
+
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 

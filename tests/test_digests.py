@@ -36,6 +36,8 @@ from monitor.mailer import (
     send,
 )
 
+pytestmark = pytest.mark.integration
+
 NOW = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 SITE = "http://127.0.0.1:8080/"
 UNSUBSCRIBE_LINE = (

@@ -18,6 +18,8 @@ import pytest
 from fakesite import FakeSite, Hit, SiteArticle, excerpt
 from parsel import Selector
 
+pytestmark = pytest.mark.integration
+
 UTC2 = datetime.timezone(datetime.timedelta(hours=2))
 NEWEST = datetime.datetime(2024, 7, 11, 9, 30, tzinfo=UTC2)
 PY_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -33,6 +33,8 @@ from feeds.render import (
     write_atomic,
 )
 
+pytestmark = pytest.mark.unit
+
 INFO = FeedInfo()
 BUILDERS: dict[str, Callable[..., bytes]] = {"rss": build_rss, "atom": build_atom}
 CONTENT_NS = "{http://purl.org/rss/1.0/modules/content/}encoded"

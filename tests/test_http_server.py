@@ -30,6 +30,8 @@ from monitor.archive import Archive
 from monitor.config import Config
 from monitor.web import FeedCache, WebServer
 
+pytestmark = pytest.mark.faults
+
 SLOWLORIS = 300
 IDLE = 200
 ANSWER_WITHIN = 1.0  # seconds, for /healthz and /feed.xml while the server is held

@@ -7,6 +7,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,3 +39,23 @@ def test_the_archive_implements_the_crawl_state() -> None:
 
     wanted = {name for name in dir(CrawlState) if not name.startswith("_")}
     assert sorted(name for name in wanted if not callable(getattr(Archive, name, None))) == []
+
+
+def test_every_test_module_declares_one_kind() -> None:
+    """Each ``tests/test_*.py`` sets ``pytestmark`` to one kind registered in pyproject.toml,
+    so that ``pytest -m unit`` (``integration``, ``faults``) selects by kind."""
+    import tomllib
+
+    registered = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
+    kinds = sorted(marker.split(":")[0] for marker in registered["markers"])
+    assert kinds == ["faults", "integration", "unit"]
+    declared = {}
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        declared[path.name] = [
+            ast.unparse(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["pytestmark"]
+        ]
+    allowed = [[f"pytest.mark.{kind}"] for kind in kinds]
+    assert {name: marks for name, marks in declared.items() if marks not in allowed} == {}

@@ -11,6 +11,8 @@ import pytest
 
 from monitor.mailer import PermanentDeliveryError, SmtpSettings, send
 
+pytestmark = pytest.mark.integration
+
 USER, PASSWORD = "digest-bot", "s3cret-Passw0rd!"
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from crawler.pages import PageError, parse_article, parse_listing
 
+pytestmark = pytest.mark.unit
+
 URL = "https://www.icesco.org/en/2024/07/11/icesco-holds-a-test-event/?utm_source=feed"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import feedparser
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,8 @@ from crawler.items import content_hash
 from crawler.urls import article_id, canonical_url, slugify
 from feeds.render import FeedInfo, build_rss
 from monitor.digests import DigestSettings, Subscriber, render_digest
+
+pytestmark = pytest.mark.unit
 
 QUICK = settings(
     max_examples=max(150, settings().max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow]

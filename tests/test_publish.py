@@ -13,8 +13,11 @@ from typing import Any
 
 import feedparser
 import helpers
+import pytest
 from helpers import DUMPS, SAMPLES, cli_env, crawl_json, last_json, run_cli
 from smtpsink import SmtpSink
+
+pytestmark = pytest.mark.integration
 
 # Digest runs pretend to be a day later (--now): after the next 07:00 UTC, whatever the hour.
 AFTER = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1, hours=1)

@@ -13,7 +13,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from helpers import ROOT, cli_env, last_json, run_cli
+
+pytestmark = pytest.mark.integration
 
 SITECUSTOMIZE = """
 import socket

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import DUMPS, last_json, run_cli, write_config
 
+pytestmark = pytest.mark.integration
+
 
 def folder_with(tmp_path: Path) -> Path:
     folder = tmp_path / "dumps"

@@ -10,7 +10,10 @@ import time
 from pathlib import Path
 
 import feedparser
+import pytest
 from helpers import cli_command, cli_env, free_port, get, wait_until, write_config
+
+pytestmark = pytest.mark.integration
 
 
 def start(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[str]:

@@ -20,6 +20,8 @@ from monitor.archive import Archive, RunStats
 from monitor.config import Config
 from monitor.web import FeedCache, WebServer, feed_info, health, write_feed_files
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Config]]:

@@ -25,6 +25,8 @@ from monitor.archive import Archive
 from monitor.config import load_config
 from monitor.web import health
 
+pytestmark = pytest.mark.integration
+
 AR_NEWS = "المستجدات"
 CATEGORIES = {"en": "news", "fr": "a-la-une", "ar": AR_NEWS}
 RABAT = zoneinfo.ZoneInfo("Africa/Casablanca")
