@@ -8,8 +8,6 @@ import json
 import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -369,7 +367,7 @@ def test_override_serves_raw_body(site: FakeSite) -> None:
 def test_delay_causes_client_timeout(site: FakeSite) -> None:
     path = "/en/category/news/"
     site.delay(path, 2.0)
-    with pytest.raises((TimeoutError, socket.timeout, urllib.error.URLError)):
+    with pytest.raises(TimeoutError):  # the answer never came (the connection was made)
         fetch(site.base_url + path, timeout=0.3)
     site.delay(path, 0)
     assert fetch(site.base_url + path).status == 200
@@ -379,7 +377,7 @@ def test_stop_is_prompt_with_request_in_flight() -> None:
     site = FakeSite(make_articles(2))
     site.start()
     site.delay("/robots.txt", 30)
-    with pytest.raises((TimeoutError, socket.timeout, urllib.error.URLError)):
+    with pytest.raises(TimeoutError):  # the answer never came (the connection was made)
         fetch(f"{site.base_url}/robots.txt", timeout=0.2)
     started = time.monotonic()
     site.stop()

@@ -154,7 +154,7 @@ def test_pub_date_is_published_at_else_first_seen(
 
 
 def test_pub_date_without_any_time_raises_instead_of_using_now() -> None:
-    with pytest.raises((KeyError, ValueError)):
+    with pytest.raises(KeyError, match="first_seen_at"):
         pub_date({"published_at": None})
     with pytest.raises(ValueError):
         pub_date({"published_at": None, "first_seen_at": "garbage"})
