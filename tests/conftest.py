@@ -9,10 +9,16 @@ examples (and more of them) to look for new failures; keep each one found as an
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
+from smtpsink import SmtpSink
+
+if TYPE_CHECKING:
+    from faultkit import Corpus
 
 settings.register_profile("default", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False, max_examples=2000)
@@ -24,11 +30,26 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "archive.db"
 
 
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """A real SMTP server on 127.0.0.1 (``smtpsink.py``), for one test."""
+    with SmtpSink() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    """150 listing dumps of 10 articles each, every title unique (``faultkit.py``), built once
+    for the fault modules."""
+    from faultkit import build_corpus
+
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
+
+
 # --- a real WordPress on 127.0.0.1 (tests/wordpress.py) --------------------------------------
 # (Imported here, not at the top, so that this section stays one addition at the end.)
 
 import logging  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
 
 from wordpress import WordPress, wordpress_missing  # noqa: E402
 

@@ -11,6 +11,8 @@ import pytest
 from crawler.items import ArticleItem
 from monitor.archive import Archive, ArchiveError
 
+pytestmark = pytest.mark.unit
+
 T0 = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
 T1 = T0 + dt.timedelta(hours=1)
 

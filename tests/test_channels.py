@@ -22,6 +22,8 @@ from feeds.settings import DigestSettings, PublishConfig, SmtpSettings, Subscrib
 from monitor.archive import Archive
 from monitor.config import Config
 
+pytestmark = pytest.mark.integration
+
 T = dt.datetime(2026, 11, 21, 10, 15, 30, tzinfo=dt.UTC)
 READER = "reader@example.org"
 KEY = "daily:2026-11-21"
@@ -182,12 +184,6 @@ def test_a_blocked_outbox_is_retried_with_the_same_bytes_into_one_file(tmp_path:
 
 
 # --- SMTP -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as s:
-        yield s
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from helpers import DUMP_HEADER, run_cli
 
 from crawler.pages import parse_article
+
+pytestmark = pytest.mark.integration
 
 
 def test_titles_and_file_names_are_escaped_on_the_terminal(tmp_path: Path) -> None:
@@ -37,3 +40,22 @@ def test_pages_lose_control_characters_and_bidi_overrides() -> None:
     )
     item = parse_article(html, "https://icesco.org/en/2024/07/11/title/")
     assert (item.title, item.paragraphs) == ("Title[31m evil", ["Body text."])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--config", "/dev/zero", "status"), "icesco-monitor: bad configuration: /dev/zero: not a regular file\n"),
+        (
+            ("crawl", "--start-url", "http://[::1"),
+            "icesco-monitor: --start-url: not a valid URL (Invalid IPv6 URL): 'http://[::1'\n",
+        ),
+        (
+            ("crawl", "--start-url", "http://127.0.0.1:99999/"),
+            "icesco-monitor: --start-url: not a valid URL (Port out of range 0-65535): 'http://127.0.0.1:99999/'\n",
+        ),
+    ],
+)
+def test_command_line_errors_are_one_line_with_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    proc = run_cli(*args, db=tmp_path / "a.db")
+    assert (proc.returncode, proc.stderr, proc.stdout) == (2, message, "")

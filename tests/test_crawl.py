@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import socket
+import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 from fakesite import FakeSite, Hit, SiteArticle
-from helpers import crawl_json, run_cli
+from helpers import crawl_json, free_port, last_json, run_cli, site_crawl
+
+from monitor.config import PROJECT_URL, VERSION
+
+pytestmark = pytest.mark.integration
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -35,19 +39,10 @@ def site():
 
 
 def write_config(tmp_path: Path, site: FakeSite, **crawl: Any) -> Path:
-    settings = {
-        "start_urls": [f"{site.base_url}/en/category/news/"],
-        "hosts": ["127.0.0.1", "localhost"],
-        "download_delay": 0,
-        "timeout": 3,
-        "retries": 1,
-        "backfill_pages": 10,
-        "revisit_after_hours": 1000,
-    }
-    settings.update(crawl)
-    path = tmp_path / "config.yaml"
-    path.write_text(json.dumps({"database": str(tmp_path / "archive.db"), "crawl": settings}), encoding="utf-8")
-    return path
+    """A config crawling the site's news listing (its alias host allowed too)."""
+    overrides = {"hosts": ["127.0.0.1", "localhost"], "timeout": 3, **crawl}
+    settings = site_crawl(f"{site.base_url}/en/category/news/", **overrides)
+    return helpers.write_config(tmp_path, crawl=settings)
 
 
 def paths(hits: list[Hit]) -> list[tuple[str, int]]:
@@ -94,7 +89,8 @@ def test_first_crawl_then_polls_fetch_only_what_is_new(tmp_path: Path, site: Fak
     second = crawl_json(db=db, config=cfg)
     assert summary(second) == (0, 0, 0, 0)
     assert paths(site.hits) == [("/en/category/news/", 304)]
-    assert site.hits[0].headers.get("If-None-Match")
+    listing_etag = '"' + hashlib.sha1(site.page_bytes("/en/category/news/")).hexdigest() + '"'
+    assert site.hits[0].headers["If-None-Match"] == listing_etag  # the validator of the first crawl
 
     # One new article: one new row, one article fetch, the listing page once.
     site.add_article(make_article(24))
@@ -109,7 +105,7 @@ def test_first_crawl_then_polls_fetch_only_what_is_new(tmp_path: Path, site: Fak
     runs = rows(db, "SELECT mode, status, new, updated, unchanged, errors FROM runs ORDER BY id")
     assert runs == [("live", "ok", 23, 0, 0, 0), ("live", "ok", 0, 0, 0, 0), ("live", "ok", 1, 0, 0, 0)]
     # The crawler says who it is.
-    assert all(h.headers.get("User-Agent", "").startswith("icesco-monitor/") for h in site.hits)
+    assert {h.headers["User-Agent"] for h in site.hits} == {f"icesco-monitor/{VERSION} (+{PROJECT_URL})"}
 
 
 def test_an_edit_is_a_revision_not_a_second_article(tmp_path: Path, site: FakeSite) -> None:
@@ -194,9 +190,7 @@ def test_a_500_is_retried_and_a_retry_after_is_honoured(tmp_path: Path, site: Fa
 
 
 def test_an_unreachable_site_exits_non_zero_with_a_clear_message(tmp_path: Path, site: FakeSite) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cfg = write_config(tmp_path, site, start_urls=[f"http://127.0.0.1:{port}/en/category/news/"])
     proc = run_cli("crawl", config=cfg)
     assert proc.returncode == 1
@@ -263,14 +257,14 @@ def test_internal_addresses_are_refused_unless_configured(tmp_path: Path, site: 
     by_name = f"http://localhost:{site.port}/en/category/executive-council/"  # links to localhost too
     cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name])
     proc = run_cli("crawl", "--json", config=cfg)
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = last_json(proc)
     assert (proc.returncode, result["new"]) == (1, 0)
     assert site.hits == []  # not even robots.txt
     assert "localhost is 127.0.0.1, an internal address: not fetched" in "\n".join(result["messages"])
     # Named with another port, it is still refused: the allow-list considers ports.
     cfg = write_config(tmp_path, site, hosts=["localhost"], start_urls=[by_name], allow_addresses=["127.0.0.1:1"])
     proc = run_cli("crawl", "--json", config=cfg)
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = last_json(proc)
     assert (proc.returncode, site.hits) == (1, [])
     assert f"localhost is 127.0.0.1 port {site.port}, an internal address: not fetched" in "\n".join(result["messages"])
     # Named by the operator (with its port, or as a network), the address is crawled.

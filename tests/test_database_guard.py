@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import ROOT, run_cli
+
+pytestmark = pytest.mark.integration
 
 
 def test_another_applications_database_is_not_changed(tmp_path: Path) -> None:

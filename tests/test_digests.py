@@ -10,7 +10,6 @@ import json
 import smtplib
 import socket
 import traceback
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,8 @@ from feeds.mailer import (
 )
 from feeds.settings import DigestSettings, SmtpSettings, Subscriber
 from feeds.subscribers import AddressError, previous_due, validate_address
+
+pytestmark = pytest.mark.integration
 
 NOW = dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC)
 SITE = "http://127.0.0.1:8080/"
@@ -497,12 +498,6 @@ def test_header_bound_settings_stay_on_one_line() -> None:
 
 
 # --- delivery ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as s:
-        yield s
 
 
 def digest(**kw: Any) -> EmailMessage:

@@ -23,6 +23,8 @@ import yaml
 from monitor.cli import main
 from monitor.config import Config, load_config
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 SHIPPED = ROOT / "config.yaml"

@@ -10,6 +10,8 @@ from helpers import DUMPS, SAMPLES
 
 from crawler.dumps import DumpError, DumpMeta, decode, load_meta, parse_dump
 
+pytestmark = pytest.mark.unit
+
 EXPECTED: dict[str, list[tuple[str, str | None]]] = {
     "000_84405bf65da9c262.txt": [
         ("ICESCO DG Receives Ambassador of Greece to Rabat", None),

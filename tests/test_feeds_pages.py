@@ -14,6 +14,8 @@ from feeds import templating
 from feeds.pages import article_page, index_page
 from feeds.settings import FeedSettings
 
+pytestmark = pytest.mark.unit
+
 INFO = FeedSettings(title="News <mirror>")
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from feeds.files import write_atomic
 
+pytestmark = pytest.mark.unit
+
 
 def test_write_atomic_replaces_the_file(tmp_path: Path) -> None:
     target = tmp_path / "feed.xml"

@@ -12,25 +12,25 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import json
 import os
 import resource
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import DUMPS, ROOT, run_cli
+from helpers import DUMPS, cli_command, cli_env, free_port, run_cli, wait_until, write_config
 
 from monitor.archive import Archive
 from monitor.config import Config
 from monitor.web import FeedCache, WebServer
+
+pytestmark = pytest.mark.faults
 
 SLOWLORIS = 300
 IDLE = 200
@@ -38,12 +38,6 @@ ANSWER_WITHIN = 1.0  # seconds, for /healthz and /feed.xml while the server is h
 
 
 # --- the service in a subprocess ---------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def replayed_archive(folder: Path) -> Path:
@@ -90,25 +84,14 @@ class Served:
 def serve(folder: Path, db: Path, nofile: int | None = None) -> Iterator[Served]:
     """`icesco-monitor serve` on a free port of 127.0.0.1, until SIGTERM (which must stop it,
     cleanly, within 10 s). nofile: its descriptor limit (soft and hard)."""
-    cfg = folder / "config.yaml"
-    cfg.write_text(
-        json.dumps(
-            {
-                "database": str(db),
-                "replay": {"paths": [str(DUMPS)]},
-                "service": {
-                    "mode": "replay",
-                    "crawl_every_minutes": 60,
-                    "crawl_jitter_seconds": 0,
-                    "digest_check_seconds": 3600,
-                },
-            }
-        ),
-        encoding="utf-8",
+    cfg = write_config(
+        folder,
+        database=str(db),
+        replay={"paths": [str(DUMPS)]},
+        service={"mode": "replay", "crawl_every_minutes": 60, "crawl_jitter_seconds": 0, "digest_check_seconds": 3600},
     )
     port = free_port()
     log = folder / f"serve-{port}.log"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
 
     def limit() -> None:
         if nofile is not None:
@@ -116,9 +99,9 @@ def serve(folder: Path, db: Path, nofile: int | None = None) -> Iterator[Served]
 
     with open(log, "wb") as err:  # a file, not a pipe: a full pipe would block the server's logging
         proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "serve", "--port", str(port)],
+            cli_command("serve", "--port", str(port), config=cfg),
             cwd=folder,
-            env=env,
+            env=cli_env(),
             stdout=subprocess.DEVNULL,
             stderr=err,
             preexec_fn=limit,
@@ -206,15 +189,6 @@ def still_open(s: socket.socket) -> bool:
         return False
     finally:
         s.setblocking(True)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 @pytest.fixture(scope="module")

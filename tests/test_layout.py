@@ -16,8 +16,12 @@ import ast
 import typing
 from pathlib import Path
 
+import pytest
+
 from crawler.site import ICESCO
 from feeds.settings import SiteSettings
+
+pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,6 +163,28 @@ def test_the_published_sides_defaults_are_written_once() -> None:
     homes = {d: sorted(name(p) for p in everywhere() if d in p.read_text(encoding="utf-8")) for d in defaults}
     # The time zone is also the ICESCO profile's (crawler/ and feeds/ do not import each other);
     # the two must agree, and nowhere else may write it.
-    assert homes == {d: ["feeds/settings.py"] for d in defaults} | {'"Africa/Casablanca"': ["crawler/site.py", "feeds/settings.py"]}
+    assert homes == {d: ["feeds/settings.py"] for d in defaults} | {
+        '"Africa/Casablanca"': ["crawler/site.py", "feeds/settings.py"]
+    }
     assert SiteSettings().timezone == ICESCO.timezone
     assert SiteSettings().profile == ICESCO.name
+
+
+def test_every_test_module_declares_one_kind() -> None:
+    """Each ``tests/test_*.py`` sets ``pytestmark`` to one kind registered in pyproject.toml,
+    so that ``pytest -m unit`` (``integration``, ``faults``) selects by kind."""
+    import tomllib
+
+    registered = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
+    kinds = sorted(marker.split(":")[0] for marker in registered["markers"])
+    assert kinds == ["faults", "integration", "unit"]
+    declared = {}
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        declared[path.name] = [
+            ast.unparse(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["pytestmark"]
+        ]
+    allowed = [[f"pytest.mark.{kind}"] for kind in kinds]
+    assert {name: marks for name, marks in declared.items() if marks not in allowed} == {}

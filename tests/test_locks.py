@@ -9,6 +9,8 @@ import pytest
 
 from monitor.locks import LockError, file_lock, lock_path
 
+pytestmark = pytest.mark.unit
+
 
 def test_a_second_holder_is_refused_naming_the_first(tmp_path: Path) -> None:
     db = tmp_path / "a.db"

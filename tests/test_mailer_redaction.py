@@ -12,6 +12,8 @@ import pytest
 from feeds.mailer import Credentials, PermanentDeliveryError, send
 from feeds.settings import SmtpSettings
 
+pytestmark = pytest.mark.integration
+
 USER, PASSWORD = "digest-bot", "s3cret-Passw0rd!"
 
 

@@ -9,6 +9,8 @@ import pytest
 from crawler.pages import PageError, parse_article, parse_listing
 from crawler.site import ICESCO
 
+pytestmark = pytest.mark.unit
+
 URL = "https://www.icesco.org/en/2024/07/11/icesco-holds-a-test-event/?utm_source=feed"
 
 

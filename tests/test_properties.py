@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import feedparser
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from crawler.urls import article_id, canonical_url, slugify
 from feeds.digests import render_digest
 from feeds.formats import FORMATS
 from feeds.settings import DigestSettings, FeedSettings, Subscriber
+
+pytestmark = pytest.mark.unit
 
 QUICK = settings(
     max_examples=max(150, settings().max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -42,7 +45,7 @@ def test_canonical_url_is_idempotent(scheme: str, host: str, path: list[str], qu
     assert canonical_url(once) == once
     parts = urlsplit(once)
     assert {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)} <= {"a", "b", "page"}
-    assert parts.hostname in ("icesco.org", "127.0.0.1")
+    assert parts.hostname == ("127.0.0.1" if host.startswith("127.") else "icesco.org")  # www. and case go
 
 
 @QUICK
@@ -58,7 +61,7 @@ def test_slugify_is_idempotent_and_url_safe(title: str) -> None:
 @given(st.text(min_size=1, max_size=100), st.sampled_from(["en", "fr", "ar"]))
 def test_ids_are_stable_hex(slug: str, lang: str) -> None:
     a = article_id(lang, slug)
-    assert a == article_id(lang.upper(), slug) and len(a) == 16 and int(a, 16) >= 0
+    assert (a, len(a), a.strip("0123456789abcdef")) == (article_id(lang.upper(), slug), 16, "")
 
 
 words = st.lists(

@@ -9,15 +9,14 @@ what reaches it.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from helpers import ROOT
+import pytest
+from helpers import ROOT, cli_env, last_json, run_cli
+
+pytestmark = pytest.mark.integration
 
 SITECUSTOMIZE = """
 import socket
@@ -51,32 +50,13 @@ def test_a_name_that_rebinds_to_loopback_is_not_fetched(tmp_path: Path) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         (tmp_path / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
-        env = dict(os.environ, PYTHONPATH=f"{tmp_path}:{ROOT}", NO_PROXY="*", no_proxy="*")
-        for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
-            env.pop(var, None)
+        env = cli_env(PYTHONPATH=f"{tmp_path}:{ROOT}")
         url = f"http://rebind.test:{server.server_address[1]}/en/category/news/"
         (tmp_path / "c.yaml").write_text("database: a.db\ncrawl: {download_delay: 0, hosts: [rebind.test]}\n")
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "monitor.cli",
-                "--config",
-                str(tmp_path / "c.yaml"),
-                "crawl",
-                "--json",
-                "--start-url",
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            cwd=ROOT,
-        )
+        proc = run_cli("crawl", "--json", "--start-url", url, config=tmp_path / "c.yaml", env=env)
     finally:
         server.shutdown()
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = last_json(proc)
     assert hits == []
     assert (proc.returncode, result["status"], result["new"]) == (1, "failed", 0)
     assert result["messages"][0] == (

@@ -6,7 +6,10 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from helpers import DUMPS, SAMPLES, crawl_json, run_cli
+
+pytestmark = pytest.mark.integration
 
 
 def count(db: Path) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-from helpers import DUMPS, run_cli
+from helpers import DUMPS, last_json, run_cli, write_config
+
+pytestmark = pytest.mark.integration
 
 
 def folder_with(tmp_path: Path) -> Path:
@@ -20,11 +21,10 @@ def folder_with(tmp_path: Path) -> Path:
 
 
 def replay(tmp_path: Path, *paths: str, config: dict | None = None) -> tuple[int, dict]:
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(json.dumps({"database": "a.db", **(config or {})}), encoding="utf-8")
+    cfg = write_config(tmp_path, "c.yaml", **{"database": "a.db", **(config or {})})
     proc = run_cli("crawl", "--replay", *paths, "--json", config=cfg)
     assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1])
+    return proc.returncode, last_json(proc)
 
 
 def make_bad(folder: Path, kind: str) -> Path:

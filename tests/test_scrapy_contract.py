@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
 from scrapy.core.downloader import Downloader, Slot
 from scrapy.downloadermiddlewares.redirect import BaseRedirectMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import HtmlResponse, TextResponse
+
+pytestmark = pytest.mark.unit
 
 
 def params(func: object) -> list[str]:

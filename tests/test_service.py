@@ -4,63 +4,41 @@ a second service on the same database refuses to start."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from email.message import Message
 from pathlib import Path
 
 import feedparser
-from helpers import ROOT
+import pytest
+from helpers import cli_command, cli_env, free_port, get, wait_until, write_config
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = pytest.mark.integration
 
 
 def start(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [
-        sys.executable,
-        "-m",
-        "monitor.cli",
-        "--db",
-        str(tmp_path / "svc.db"),
-        "serve",
-        "--demo",
-        "--port",
-        str(port),
-        *extra,
-    ]
-    return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = cli_command("serve", "--demo", "--port", str(port), *extra, db=tmp_path / "svc.db")
+    return subprocess.Popen(cmd, cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, resp.headers, resp.read()  # names are case-insensitive
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, err.read()
+# The first dump's articles as the feed lists them (newest first).
+FIRST_DUMP_TITLES = [
+    "ICESCO Director-General Meets Turkish Ambassador to Rabat",
+    "ICESCO Releases Study on AI and Requirements for Fundamental Rights and Freedoms Protection",
+    "AlMalik: ICESCO Works Unwaveringly to Protect Islamic World Heritage",
+    "ICESCO Organizes Strategic Planning Workshop in Ifrane",
+    "ICESCO DG: Foresight Most Efficient Way to Preserve Cultural Heritage",
+    "ICESCO and New Zealand Explore Cooperation Opportunities",
+    "ICESCO and Belgium Review Cooperation Opportunities",
+    "ICESCO DG Receives Ambassador of Greece to Rabat",
+    "ICESCO-Afghanistan: Explore Cooperation Opportunities",
+    "ICESCO and Finland Explore Opportunities in Education",
+]
 
 
-def wait_for(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("condition not reached in time")
+def last_log(stderr: str) -> str:
+    """The last log line of a command, without its time: ``LEVEL logger: message``."""
+    return stderr.strip().splitlines()[-1].split(" ", 1)[1]
 
 
 def test_service_serves_the_demo_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -69,18 +47,18 @@ def test_service_serves_the_demo_and_stops_on_sigterm(tmp_path: Path) -> None:
     proc = start(tmp_path, port)
     try:
         # The first demo tick replays the first dump: ten articles reach the feed.
-        wait_for(lambda: len(feedparser.parse(get(f"{base}/feed.xml")[2]).entries) == 10)
+        assert wait_until(lambda: len(feedparser.parse(get(f"{base}/feed.xml")[2]).entries) == 10, 60, 0.3)
         status, headers, body = get(f"{base}/feed.xml")
         assert (status, headers["Content-Type"]) == (200, "application/rss+xml; charset=utf-8")
         feed = feedparser.parse(body)
         assert not feed.bozo
-        assert feed.entries[0].title == "ICESCO DG Receives Ambassador of Greece to Rabat" or len(feed.entries) == 10
+        assert [e.title for e in feed.entries] == FIRST_DUMP_TITLES
         status, _, _ = get(f"{base}/feed.xml", {"If-None-Match": headers["ETag"]})
         assert status == 304
         status, headers, body = get(f"{base}/atom.xml")
         assert (status, headers["Content-Type"]) == (200, "application/atom+xml; charset=utf-8")
         status, _, body = get(f"{base}/healthz")
-        assert status == 200 and json.loads(body)["status"] == "ok"
+        assert (status, json.loads(body)["status"]) == (200, "ok")
         status, _, body = get(f"{base}/")
         assert status == 200
         assert b'<link rel="alternate" type="application/rss+xml"' in body
@@ -91,7 +69,11 @@ def test_service_serves_the_demo_and_stops_on_sigterm(tmp_path: Path) -> None:
         second = start(tmp_path, free_port())
         out, err = second.communicate(timeout=30)
         assert second.returncode == 3
-        assert "an icesco-monitor service on" in err and "is already running" in err
+        db = tmp_path / "svc.db"
+        assert err.strip().splitlines()[-1] == (
+            f"icesco-monitor: an icesco-monitor service on {db} is already running (pid {proc.pid}; lock file"
+            f" {db}.service.lock); not starting a second one"
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -100,7 +82,7 @@ def test_service_serves_the_demo_and_stops_on_sigterm(tmp_path: Path) -> None:
             proc.kill()
             raise
     assert proc.returncode == 0, err
-    assert "stopped" in err
+    assert last_log(err) == "INFO monitor.service: stopped"
 
 
 def test_sigterm_during_a_slow_crawl_stops_within_seconds(tmp_path: Path) -> None:
@@ -113,33 +95,22 @@ def test_sigterm_during_a_slow_crawl_stops_within_seconds(tmp_path: Path) -> Non
     )
     with FakeSite([article]) as site:
         site.delay("/en/category/news/", 60)
-        cfg = tmp_path / "config.yaml"
-        cfg.write_text(
-            json.dumps(
-                {
-                    "database": str(tmp_path / "svc.db"),
-                    "crawl": {
-                        "start_urls": [f"{site.base_url}/en/category/news/"],
-                        "download_delay": 0,
-                        "timeout": 120,
-                    },
-                    "service": {"mode": "live", "crawl_every_minutes": 60},
-                }
-            ),
-            encoding="utf-8",
+        cfg = write_config(
+            tmp_path,
+            database=str(tmp_path / "svc.db"),
+            crawl={"start_urls": [f"{site.base_url}/en/category/news/"], "download_delay": 0, "timeout": 120},
+            service={"mode": "live", "crawl_every_minutes": 60},
         )
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "serve", "--port", str(port)],
+            cli_command("serve", "--port", str(free_port()), config=cfg),
             cwd=tmp_path,
-            env=env,
+            env=cli_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
-            wait_for(lambda: any(h.path == "/en/category/news/" for h in site.hits), timeout=30)
+            assert wait_until(lambda: any(h.path == "/en/category/news/" for h in site.hits), 30, 0.3)
             started = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=20)
@@ -149,7 +120,7 @@ def test_sigterm_during_a_slow_crawl_stops_within_seconds(tmp_path: Path) -> Non
                 proc.kill()
     assert proc.returncode == 0, err
     assert took < 10, took
-    assert "stopped" in err
+    assert last_log(err) == "INFO monitor.service: stopped"
 
 
 def test_the_scheduler_writes_the_feed_files_once_per_change(tmp_path: Path) -> None:

@@ -34,6 +34,8 @@ from monitor.config import ConfigError, load_config
 from monitor.crawl import crawl_options
 from monitor.web import FeedCache, WebServer
 
+pytestmark = pytest.mark.integration
+
 BUDGET = "https://www.example.org/2025/03/04/council-approves-the-budget/"
 BUDGET_ID = "example:" + article_id("en", "council-approves-the-budget")
 

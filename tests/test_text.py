@@ -6,6 +6,8 @@ import pytest
 
 from feeds.text import LEAD_CHARS, categories, clean_text, http_url, lead, one_line, paragraphs, shorten
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("raw", "clean"),

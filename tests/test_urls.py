@@ -6,6 +6,8 @@ import pytest
 
 from crawler.urls import article_id, article_path_info, canonical_url, host_allowed, slugify
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     "url",

@@ -7,14 +7,12 @@ import email.utils
 import json
 import re
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from email.message import Message
 from pathlib import Path
 
 import feedparser
 import pytest
+from helpers import get
 
 from crawler.items import ArticleItem
 from feeds.formats import FORMATS
@@ -22,6 +20,8 @@ from feeds.render import article_guid
 from monitor.archive import Archive, RunStats
 from monitor.config import Config
 from monitor.web import FeedCache, WebServer, health, write_feed_files
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
@@ -49,15 +49,6 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Config]]:
     srv.server_close()
 
 
-def get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, Message, bytes]:
-    req = urllib.request.Request(url, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, resp.headers, resp.read()  # names are case-insensitive
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, err.read()
-
-
 def test_feeds_answer_conditional_requests(server: tuple[str, Config]) -> None:
     base, cfg = server
     status, headers, body = get(f"{base}/feed.xml")
@@ -78,7 +69,7 @@ def test_feeds_answer_conditional_requests(server: tuple[str, Config]) -> None:
     assert (status, later["Last-Modified"]) == (200, "Sun, 04 Jan 2026 08:00:00 GMT")
     status, headers, body = get(f"{base}/atom.xml", method="HEAD")
     assert (status, headers["Content-Type"], body) == (200, "application/atom+xml; charset=utf-8", b"")
-    assert int(headers["Content-Length"]) > 0
+    assert int(headers["Content-Length"]) == len(get(f"{base}/atom.xml")[2])
 
 
 def test_json_feed_is_served_with_validators(server: tuple[str, Config]) -> None:
@@ -271,7 +262,7 @@ def test_http_details_keep_alive_head_and_methods(server: tuple[str, Config]) ->
         assert resp.getheader("ETag") == etag and resp.getheader("Content-Length") is None
         conn.request("HEAD", "/")
         resp = conn.getresponse()
-        assert (resp.status, resp.read()) == (200, b"") and int(resp.getheader("Content-Length")) > 0
+        assert (resp.status, resp.read(), int(resp.getheader("Content-Length"))) == (200, b"", len(get(f"{base}/")[2]))
         sock = conn.sock
         conn.request("GET", "/healthz")
         resp = conn.getresponse()

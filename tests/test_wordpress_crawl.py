@@ -17,13 +17,15 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import DUMP_HEADER, run_cli
+from helpers import DUMP_HEADER, last_json, run_cli
 from wordpress import WordPress, block_content
 
 from crawler.urls import canonical_url
 from monitor.archive import Archive
 from monitor.config import load_config
 from monitor.web import health
+
+pytestmark = pytest.mark.integration
 
 AR_NEWS = "المستجدات"
 CATEGORIES = {"en": "news", "fr": "a-la-une", "ar": AR_NEWS}
@@ -49,7 +51,7 @@ def config(tmp_path: Path, wp: WordPress, source: str = "auto", name: str = "a",
 def crawl(cfg: Path, *args: str, code: int = 0) -> dict[str, Any]:
     proc = run_cli("crawl", "--json", *args, config=cfg, timeout=300)
     assert proc.returncode == code, proc.stdout + proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return last_json(proc)
 
 
 def rows(cfg: Path, sql: str) -> list[tuple[Any, ...]]:

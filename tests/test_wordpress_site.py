@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from wordpress import THEMES, BaselinePost, WordPress, block_content
 
+pytestmark = pytest.mark.integration
+
 TITLE_LINK = re.compile(r'<h2 class="(?:entry-title|wp-block-post-title)[^"]*"><a href="([^"]+)"')
 H1 = re.compile(r'<h1[^>]*class="[^"]*(?:entry-title|wp-block-post-title)[^"]*"[^>]*>(.*?)</h1>', re.S)
 TIME = re.compile(r'<time[^>]*datetime="([^"]+)"')

@@ -10,6 +10,8 @@ from crawler.site import ICESCO
 from crawler.urls import slugify
 from crawler.wordpress import Discovery, SourceError, discover, parse_feed, parse_posts, posts_query
 
+pytestmark = pytest.mark.integration
+
 HOSTS = {"icesco.org"}
 LISTING = "https://icesco.org/ar/category/%D8%A7%D9%84%D9%85%D8%B3%D8%AA%D8%AC%D8%AF%D8%A7%D8%AA/"
 

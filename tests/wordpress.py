@@ -50,10 +50,11 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, TypedDict
+
+from helpers import Reply, fetch, free_port
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ __all__ = [
     "SITES",
     "THEMES",
     "BaselinePost",
-    "Fetched",
     "PostSpec",
     "RestMode",
     "WordPress",
@@ -181,12 +181,6 @@ def _stop(proc: subprocess.Popen[Any] | None, what: str, group: bool = False, ti
     if group:  # Workers that outlived their parent.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _php_string(value: str) -> str:
@@ -689,35 +683,6 @@ BASELINE: tuple[PostSpec, ...] = (
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Fetched:
-    """One HTTP response: status, headers, body (not decoded)."""
-
-    status: int
-    headers: Message
-    body: bytes
-    url: str
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _opener(follow_redirects: bool) -> urllib.request.OpenerDirector:
-    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]  # never a proxy
-    if not follow_redirects:
-        handlers.append(_NoRedirect())
-    return urllib.request.build_opener(*handlers)
-
-
 # --- WordPress ------------------------------------------------------------------------------
 
 
@@ -761,7 +726,7 @@ class WordPress:
         """MariaDB, the WordPress copy, PHP's server, three installed sites with the baseline, dumped."""
         began = time.monotonic()
         base.mkdir(parents=True, exist_ok=True)
-        wp = cls(base=base, port=_free_port())
+        wp = cls(base=base, port=free_port())
         atexit.register(wp.close)
         copy_errors: list[BaseException] = []
 
@@ -1045,17 +1010,11 @@ class WordPress:
         method: str = "GET",
         follow_redirects: bool = False,
         timeout: float = HTTP_TIMEOUT,
-    ) -> Fetched:
+    ) -> Reply:
         """An HTTP request to this server (only): any status is returned, not raised."""
         if not url.startswith(self.base_url + "/"):
             raise ValueError(f"fetch: {url} is not on {self.base_url}")
-        request = urllib.request.Request(url, headers=dict(headers or {}), method=method)
-        try:
-            with _opener(follow_redirects).open(request, timeout=timeout) as response:
-                return Fetched(response.status, response.headers, response.read(), response.url)
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return Fetched(exc.code, exc.headers, exc.read(), url)
+        return fetch(url, headers, method, follow_redirects=follow_redirects, timeout=timeout)
 
     # --- PHP ---
 

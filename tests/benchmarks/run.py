@@ -52,7 +52,7 @@ for _p in (str(ROOT), str(TESTS)):
         sys.path.insert(0, _p)
 
 from fakesite import FakeSite, Hit, SiteArticle  # noqa: E402
-from helpers import real_articles, write_corpus  # noqa: E402
+from helpers import cli_env, real_articles, write_corpus  # noqa: E402
 
 from crawler.dumps import decode, load_meta, parse_dump  # noqa: E402
 from crawler.items import ArticleItem  # noqa: E402
@@ -77,13 +77,6 @@ class Proc:
         if self.returncode != 0:
             raise RuntimeError(f"command failed ({self.returncode}):\n{self.stderr[-3000:]}")
         return json.loads(self.stdout.strip().splitlines()[-1])
-
-
-def cli_env() -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_PROXY="*", no_proxy="*")
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
-        env.pop(var, None)
-    return env
 
 
 # The crawl runs under a small launcher process that forks it and reads its rusage with

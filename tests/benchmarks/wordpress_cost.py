@@ -40,7 +40,7 @@ for _p in (str(ROOT), str(TESTS), str(HERE)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from helpers import run_cli  # noqa: E402
+from helpers import last_json, run_cli, write_config  # noqa: E402
 from wordpress import WordPress, block_content, wordpress_missing  # noqa: E402
 
 from crawler.pages import parse_listing  # noqa: E402
@@ -60,27 +60,16 @@ def traffic(wp: WordPress) -> dict[str, Any]:
     return {"requests": len(log), "bytes": sum(r["bytes"] for r in log), "statuses": sorted({r["status"] for r in log})}
 
 
-def write_config(folder: Path, wp: WordPress, mode: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    cfg = folder / "config.yaml"
-    cfg.write_text(
-        json.dumps(
-            {
-                "database": "a.db",
-                "crawl": {"start_urls": [wp.url("en", "category/news/")], "download_delay": 0, "source": mode},
-            }
-        ),
-        encoding="utf-8",
-    )
-    return cfg
+def crawl_config(folder: Path, wp: WordPress, mode: str) -> Path:
+    crawl = {"start_urls": [wp.url("en", "category/news/")], "download_delay": 0, "source": mode}
+    return write_config(folder, database="a.db", crawl=crawl)
 
 
 def crawl(cfg: Path) -> dict[str, Any]:
     proc = run_cli("crawl", "--json", config=cfg, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"crawl failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    return last_json(proc)
 
 
 def new_day(cfg: Path) -> None:
@@ -186,7 +175,7 @@ def measure(wp: WordPress, who: str, poll: Any) -> dict[str, Any]:
 
 class CrawlerPoll:
     def __init__(self, folder: Path, wp: WordPress, mode: str) -> None:
-        self.cfg = write_config(folder, wp, mode)
+        self.cfg = crawl_config(folder, wp, mode)
         self.results: list[dict[str, Any]] = []
 
     def __call__(self) -> None:
