@@ -13,12 +13,10 @@ Run from the repository root::
     .venv/bin/python tests/benchmarks/run.py                # all sections (about 4 minutes)
     .venv/bin/python tests/benchmarks/run.py feed service   # only the sections named
     .venv/bin/python tests/benchmarks/run.py --quick        # smaller sizes (about 1.5 minutes)
-    .venv/bin/python tests/benchmarks/run.py --profile      # also cProfile the replay
 
 Prints a plain-text table and writes the same figures to ``bench-out/results.json`` (``--out
-DIR`` elsewhere). Every crawl is the real command line (``python -m monitor.cli ... crawl
---json``) in a subprocess; every crawl, urlwatch run and load client talks only to 127.0.0.1.
-Not a test module (no ``test_`` names): pytest does not collect it.
+DIR`` elsewhere). Every crawl is the real command line in a subprocess; every crawl, urlwatch
+run and load client talks only to 127.0.0.1. Not a test module: pytest does not collect it.
 """
 
 from __future__ import annotations
