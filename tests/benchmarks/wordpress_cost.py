@@ -93,7 +93,7 @@ def naive_poll(wp: WordPress) -> None:
 
 class Urlwatch:
     def __init__(self, folder: Path, url: str) -> None:
-        from run import ensure_urlwatch  # the main benchmark's installer (own virtualenv)
+        from urlwatch_venv import ensure_urlwatch  # the poll benchmark's installer (own virtualenv)
 
         self.exe, self.info = ensure_urlwatch()
         self.folder = folder
