@@ -77,3 +77,12 @@ def wp(wordpress: WordPress) -> Iterator[WordPress]:
     """The test WordPress at its baseline: database restored, no switches, empty request log."""
     wordpress.reset()
     yield wordpress
+
+
+# --- headless chromium (tests/browser.py) ---------------------------------------------------
+
+from browser import add_options, browser_out, chromium  # noqa: E402,F401
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
