@@ -11,9 +11,9 @@ value from 0 to 3600, got -1``). Secrets never live here: they come from the env
 from __future__ import annotations
 
 import importlib.metadata
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-import typing
 from typing import Any
 from urllib.parse import urlsplit
 

@@ -30,6 +30,8 @@ from helpers import DUMPS, ROOT, run_cli
 from monitor.archive import Archive
 from monitor.config import Config
 
+pytestmark = pytest.mark.integration
+
 log = logging.getLogger(__name__)
 
 STRICT_CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

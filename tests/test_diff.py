@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from feeds.diff import PARAGRAPH, Kind, Segment, WordDiff, render_html, split_body, summary, word_diff, words
 
+pytestmark = pytest.mark.unit
+
 SAME, ADDED, REMOVED = Kind.SAME, Kind.ADDED, Kind.REMOVED
 P = PARAGRAPH
 

@@ -21,6 +21,8 @@ from monitor.tokens import (
     verify,
 )
 
+pytestmark = pytest.mark.unit
+
 SECRET = b"k" * 32
 OTHER_SECRET = b"K" * 32
 NOW = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
