@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import _CHOICES, _RULES, ConfigError, load_config
+from monitor.config import ConfigError, load_config
+from monitor.config_file import CHOICES as _CHOICES
+from monitor.config_file import RULES as _RULES
 
 pytestmark = pytest.mark.unit
 
@@ -205,7 +207,7 @@ WRONG_SHAPES = [
     ("crawl: {start_urls: {a: 1}}", "c.yaml: crawl.start_urls: expected a list, got {'a': 1}"),
     ("crawl: {hosts: [[1]]}", "c.yaml: crawl.hosts[0]: expected text, got [1]"),
     ("crawl: 5", "c.yaml: crawl: expected a mapping of settings, got 5"),
-    ("site: {zone: x}", "c.yaml: site.zone: unknown key (known: timezone)"),
+    ("site: {zone: x}", "c.yaml: site.zone: unknown key (known: profile, timezone)"),
     ("- a", "c.yaml: expected a mapping of settings at the top level"),
     ("subscribers: x", "c.yaml: subscribers: expected a list of mappings, got 'x'"),
     ("subscribers: [x]", "c.yaml: subscribers[0]: expected a mapping of settings, got 'x'"),
