@@ -1,17 +1,42 @@
-"""Articles and their revisions: storing snapshots (what counts as an edit is decided
-by :mod:`monitor.archive.edits`) and reading them back for feeds, pages and the CLI."""
+"""Articles and their revisions: storing snapshots and reading them back for feeds,
+pages and the CLI. What a copy comes to (new, unchanged, completed, edited) is decided by
+the pure rules of :mod:`monitor.archive.edits`; this module reads the stored state and
+writes the verdicts, in batches, in one transaction."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.items import ArticleItem, normalise_text
-from monitor.archive.connection import Part, chunks, iso
+from crawler.items import ArticleItem
+from monitor.archive.connection import Part, chunks, iso, marks
+from monitor.archive.edits import Kind, StoredText, Verdict, judge
 from monitor.archive.schema import NEWEST
+
+_INSERT = (
+    "INSERT INTO articles (id, url, lang, slug, title, subtitle, body, published_at,"
+    " modified_at, categories, first_seen_at, last_seen_at, last_fetched_at,"
+    " content_hash, partial, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_TOUCH = (
+    "UPDATE articles SET last_seen_at = ?,"
+    " last_fetched_at = COALESCE(?, last_fetched_at), url = COALESCE(?, url),"
+    " published_at = COALESCE(published_at, ?), categories = ? WHERE id = ?"
+)
+_REVISION = (
+    "INSERT INTO revisions (article_id, revision, changed_at, changed_fields,"
+    " old_title, old_subtitle, old_body, old_hash, new_hash, source)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+_EDIT = (
+    "UPDATE articles SET title = ?, subtitle = ?, body = ?, content_hash = ?,"
+    " partial = ?, last_seen_at = ?, last_fetched_at = COALESCE(?, last_fetched_at),"
+    " url = COALESCE(?, url), published_at = COALESCE(?, published_at),"
+    " modified_at = COALESCE(?, modified_at), categories = ?,"
+    " updated_at = ?, revision = revision + ?, source = ? WHERE id = ?"
+)
 
 
 @dataclass
@@ -20,19 +45,91 @@ class StoreResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
 
+    def add(self, kind: Kind, article_id: str) -> None:
+        if kind == "new":
+            self.new.append(article_id)
+        elif kind == "unchanged":
+            self.unchanged.append(article_id)
+        else:  # edited or completed
+            self.updated.append(article_id)
 
-def _paragraph_prefix(short: str, long: str) -> bool:
-    """True if the paragraphs of ``short`` are the first paragraphs of ``long``."""
-    a = [normalise_text(p) for p in short.split("\n\n")]
-    b = [normalise_text(p) for p in long.split("\n\n")]
-    return len(a) < len(b) and b[: len(a)] == a
+
+def _insert_row(item: ArticleItem, v: Verdict, stamp: str, fetched: str | None) -> tuple[Any, ...]:
+    return (
+        item.id,
+        item.url,
+        item.lang,
+        item.slug,
+        item.title,
+        item.subtitle,
+        v.body,
+        item.published_at,
+        item.modified_at,
+        v.categories,
+        stamp,
+        stamp,
+        fetched,
+        v.content_hash,
+        int(item.partial),
+        item.source,
+    )
 
 
-def _extends(old_body: str, new_body: str) -> bool:
-    """True if new_body is old_body completed (a dump cut inside the article)."""
-    old, new = normalise_text(old_body), normalise_text(new_body)
-    cut = old.rsplit(" ", 1)[0] if " " in old else old
-    return len(new) > len(old) and new.startswith(cut)
+def _revision_row(item: ArticleItem, v: Verdict, old: StoredText, stamp: str) -> tuple[Any, ...]:
+    return (
+        item.id,
+        old.revision + 1,
+        stamp,
+        json.dumps(list(v.changed)),
+        old.title,
+        old.subtitle,
+        old.body,
+        old.content_hash,
+        v.content_hash,
+        item.source,
+    )
+
+
+def _edit_row(item: ArticleItem, v: Verdict, stamp: str, fetched: str | None) -> tuple[Any, ...]:
+    return (
+        item.title,
+        item.subtitle,
+        v.body,
+        v.content_hash,
+        int(item.partial),
+        stamp,
+        fetched,
+        item.url,
+        item.published_at,
+        item.modified_at,
+        v.categories,
+        stamp,
+        1 if v.kind == "edited" else 0,  # a completed cut copy is no new revision
+        item.source,
+        item.id,
+    )
+
+
+@dataclass
+class _Writes:
+    """The parameters of each statement of a snapshot, gathered to be written in batches."""
+
+    stamp: str  # when the snapshot was seen
+    fetched: str | None  # the same, for a live crawl (its pages were fetched)
+    inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    touches: list[tuple[Any, ...]] = field(default_factory=list)
+    revisions: list[tuple[Any, ...]] = field(default_factory=list)
+    edits: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(self, item: ArticleItem, v: Verdict, old: StoredText | None) -> None:
+        if old is None:
+            self.inserts.append(_insert_row(item, v, self.stamp, self.fetched))
+        elif v.kind == "unchanged":
+            self.touches.append((self.stamp, self.fetched, item.url, item.published_at, v.categories, item.id))
+        else:
+            if v.kind == "edited":
+                self.revisions.append(_revision_row(item, v, old, self.stamp))
+            self.edits.append(_edit_row(item, v, self.stamp, self.fetched))
 
 
 class Articles(Part):
@@ -44,151 +141,43 @@ class Articles(Part):
         if not items:
             return result
         stamp = iso(now)
-        batch: dict[str, ArticleItem] = {}
-        for item in items:  # the same article twice in a snapshot: keep the later one
-            batch[item.id] = item
+        batch = {item.id: item for item in items}  # the same article twice in a snapshot: keep the later one
+        writes = _Writes(stamp, stamp if fetched else None)
         with self.db.atomic():
-            existing: dict[str, sqlite3.Row] = {}
-            self.conn.row_factory = sqlite3.Row
-            try:
-                for chunk in chunks(list(batch)):
-                    marks = ",".join("?" * len(chunk))
-                    for row in self.conn.execute(
-                        "SELECT id, url, title, subtitle, body, published_at, categories, content_hash,"
-                        f" revision, partial FROM articles WHERE id IN ({marks})",
-                        chunk,
-                    ):
-                        existing[row["id"]] = row
-            finally:
-                self.conn.row_factory = None
-            inserts: list[tuple[Any, ...]] = []
-            touches: list[tuple[Any, ...]] = []
-            edits: list[tuple[Any, ...]] = []
-            revisions: list[tuple[Any, ...]] = []
+            stored = self._stored_texts(list(batch))
             for aid, item in batch.items():
-                chash = item.content_hash
-                body = item.body
-                cats = json.dumps(sorted(set(item.categories)), ensure_ascii=False)
-                old = existing.get(aid)
-                if old is None:
-                    inserts.append(
-                        (
-                            aid,
-                            item.url,
-                            item.lang,
-                            item.slug,
-                            item.title,
-                            item.subtitle,
-                            body,
-                            item.published_at,
-                            item.modified_at,
-                            cats,
-                            stamp,
-                            stamp,
-                            stamp if fetched else None,
-                            chash,
-                            int(item.partial),
-                            item.source,
-                        )
-                    )
-                    result.new.append(aid)
-                    continue
-                merged_cats = json.dumps(
-                    sorted(set(json.loads(old["categories"] or "[]")) | set(item.categories)),
-                    ensure_ascii=False,
-                )
-                # A cut copy of a stored article (a dump cut inside it, or maybe between
-                # its paragraphs) is not an edit.
-                same = old["content_hash"] == chash or (
-                    normalise_text(old["title"]) == normalise_text(item.title)
-                    and (
-                        (item.partial and _extends(body, old["body"]))
-                        or (item.maybe_cut and _paragraph_prefix(body, old["body"]))
-                    )
-                )
-                if same:
-                    touches.append((stamp, stamp if fetched else None, item.url, item.published_at, merged_cats, aid))
-                    result.unchanged.append(aid)
-                    continue
-                completion = bool(old["partial"]) and _extends(old["body"], body)
-                if not completion:
-                    changed = [
-                        name
-                        for name, a, b in (
-                            ("title", old["title"], item.title),
-                            ("subtitle", old["subtitle"], item.subtitle),
-                            ("body", old["body"], body),
-                        )
-                        if normalise_text(a or "") != normalise_text(b or "")
-                    ]
-                    revisions.append(
-                        (
-                            aid,
-                            old["revision"] + 1,
-                            stamp,
-                            json.dumps(changed),
-                            old["title"],
-                            old["subtitle"],
-                            old["body"],
-                            old["content_hash"],
-                            chash,
-                            item.source,
-                        )
-                    )
-                edits.append(
-                    (
-                        item.title,
-                        item.subtitle,
-                        body,
-                        chash,
-                        int(item.partial),
-                        stamp,
-                        stamp if fetched else None,
-                        item.url,
-                        item.published_at,
-                        item.modified_at,
-                        merged_cats,
-                        stamp,
-                        0 if completion else 1,
-                        item.source,
-                        aid,
-                    )
-                )
-                result.updated.append(aid)
-            if inserts:
-                self.conn.executemany(
-                    "INSERT INTO articles (id, url, lang, slug, title, subtitle, body, published_at,"
-                    " modified_at, categories, first_seen_at, last_seen_at, last_fetched_at,"
-                    " content_hash, partial, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    inserts,
-                )
-            if touches:
-                self.conn.executemany(
-                    "UPDATE articles SET last_seen_at = ?,"
-                    " last_fetched_at = COALESCE(?, last_fetched_at), url = COALESCE(?, url),"
-                    " published_at = COALESCE(published_at, ?), categories = ? WHERE id = ?",
-                    touches,
-                )
-            if revisions:
-                self.conn.executemany(
-                    "INSERT INTO revisions (article_id, revision, changed_at, changed_fields,"
-                    " old_title, old_subtitle, old_body, old_hash, new_hash, source)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    revisions,
-                )
-            for chunk in chunks(list(batch)):
-                marks = ",".join("?" * len(chunk))
-                self.conn.execute(f"DELETE FROM pending_articles WHERE id IN ({marks})", chunk)
-            if edits:
-                self.conn.executemany(
-                    "UPDATE articles SET title = ?, subtitle = ?, body = ?, content_hash = ?,"
-                    " partial = ?, last_seen_at = ?, last_fetched_at = COALESCE(?, last_fetched_at),"
-                    " url = COALESCE(?, url), published_at = COALESCE(?, published_at),"
-                    " modified_at = COALESCE(?, modified_at), categories = ?,"
-                    " updated_at = ?, revision = revision + ?, source = ? WHERE id = ?",
-                    edits,
-                )
+                old = stored.get(aid)
+                verdict = judge(old, item)
+                writes.add(item, verdict, old)
+                result.add(verdict.kind, aid)
+            self._write(writes, list(batch))
         return result
+
+    def _stored_texts(self, ids: list[str]) -> dict[str, StoredText]:
+        """What the edit rules need of the stored articles among ``ids``."""
+        out: dict[str, StoredText] = {}
+        for chunk in chunks(ids):
+            for row in self.conn.execute(
+                "SELECT id, title, subtitle, body, categories, content_hash, revision, partial"
+                f" FROM articles WHERE id IN ({marks(chunk)})",
+                chunk,
+            ):
+                out[row[0]] = StoredText(*row)
+        return out
+
+    def _write(self, writes: _Writes, ids: list[str]) -> None:
+        """Write a snapshot's statements in batches (inside the caller's transaction); the
+        articles stored are no longer pending."""
+        if writes.inserts:
+            self.conn.executemany(_INSERT, writes.inserts)
+        if writes.touches:
+            self.conn.executemany(_TOUCH, writes.touches)
+        if writes.revisions:
+            self.conn.executemany(_REVISION, writes.revisions)
+        for chunk in chunks(ids):
+            self.conn.execute(f"DELETE FROM pending_articles WHERE id IN ({marks(chunk)})", chunk)
+        if writes.edits:
+            self.conn.executemany(_EDIT, writes.edits)
 
     def store_snapshots(
         self, snapshots: list[list[ArticleItem]], now: dt.datetime, *, fetched: bool = False
