@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from feeds.render import FeedInfo, build_atom, build_json, build_rss, write_atomic
+from monitor.archive.rows import ArticleRow
 
-Rows = Sequence[Mapping[str, Any]]
+Rows = Sequence[ArticleRow]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import re
 import tempfile
 import uuid
 import zoneinfo
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +31,8 @@ from urllib.parse import quote, urlsplit
 import nh3
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
+
+from monitor.archive.rows import ArticleRow
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +98,7 @@ def body_html(body: str) -> str:
     return nh3.clean(markup, tags={"p"}, attributes={}, strip_comments=True)
 
 
-def _optional_str(row: Mapping[str, Any], key: str) -> str:
-    value = row.get(key)
+def _optional_str(value: object, key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -105,17 +106,17 @@ def _optional_str(row: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def summary(row: Mapping[str, Any]) -> str:
+def summary(row: ArticleRow) -> str:
     """Short plain text: the subtitle if any, else the first paragraph, shortened."""
-    text = one_line(_optional_str(row, "subtitle"))
+    text = one_line(_optional_str(row.subtitle, "subtitle"))
     if not text:
-        paras = paragraphs(_optional_str(row, "body"))
+        paras = paragraphs(_optional_str(row.body, "body"))
         text = one_line(paras[0]) if paras else ""
     return shorten(text)
 
 
-def _categories(row: Mapping[str, Any]) -> list[str]:
-    value = row.get("categories")
+def _categories(row: ArticleRow) -> list[str]:
+    value: object = row.categories
     if isinstance(value, str):  # the JSON column as stored, if a caller passes it raw
         try:
             value = json.loads(value)
@@ -132,9 +133,9 @@ def _categories(row: Mapping[str, Any]) -> list[str]:
     return seen
 
 
-def language(row: Mapping[str, Any]) -> str:
+def language(row: ArticleRow) -> str:
     """The article's language tag ("en", "fr", "ar"...), or "" when missing or not a tag."""
-    value = row.get("lang")
+    value = row.lang
     if isinstance(value, str) and _LANGUAGE_TAG.fullmatch(value.strip()):
         return value.strip()
     return ""
@@ -163,14 +164,14 @@ def article_guid(article_id: str) -> str:
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "icesco-monitor:article:" + article_id))
 
 
-def article_link(row: Mapping[str, Any], info: FeedInfo) -> str:
+def article_link(row: ArticleRow, info: FeedInfo) -> str:
     """The article's own http(s) URL, else its page on this service."""
-    url = row.get("url")
+    url = row.url
     if is_http_url(url):
         assert isinstance(url, str)
         return url
     base = info.site_url if info.site_url.endswith("/") else info.site_url + "/"
-    return f"{base}articles/{quote(str(row['id']), safe='')}"
+    return f"{base}articles/{quote(str(row.id), safe='')}"
 
 
 def parse_time(value: object) -> dt.datetime:
@@ -192,14 +193,13 @@ def parse_time(value: object) -> dt.datetime:
     return stamp.astimezone(dt.UTC)
 
 
-def _stored_time(row: Mapping[str, Any], key: str) -> dt.datetime | None:
-    """``row[key]`` as an aware UTC time, or None when it is missing or unusable."""
-    value = row.get(key)
+def _stored_time(row: ArticleRow, key: str, value: object) -> dt.datetime | None:
+    """``value`` (the row's ``key``) as an aware UTC time, or None when it is missing or unusable."""
     if value:
         try:
             return parse_time(value)
         except (TypeError, ValueError):
-            logger.debug("article %r: unusable %s %r, using the fallback", row.get("id"), key, value)
+            logger.debug("article %r: unusable %s %r, using the fallback", row.id, key, value)
     return None
 
 
@@ -219,14 +219,14 @@ def local_date(value: object, timezone: str) -> str:
         return text[:10]
 
 
-def pub_date(row: Mapping[str, Any]) -> dt.datetime:
+def pub_date(row: ArticleRow) -> dt.datetime:
     """When the article was published: ``published_at``, else when it was first seen."""
-    return _stored_time(row, "published_at") or parse_time(row["first_seen_at"])
+    return _stored_time(row, "published_at", row.published_at) or parse_time(row.first_seen_at)
 
 
-def updated_date(row: Mapping[str, Any]) -> dt.datetime:
+def updated_date(row: ArticleRow) -> dt.datetime:
     """When the article last changed: ``updated_at`` if set, else :func:`pub_date`."""
-    return _stored_time(row, "updated_at") or pub_date(row)
+    return _stored_time(row, "updated_at", row.updated_at) or pub_date(row)
 
 
 def _check_feed_url(name: str, url: str) -> str:
@@ -258,12 +258,12 @@ class FeedArticle:
         return max(self.published, self.updated)
 
 
-def feed_article(row: Mapping[str, Any], info: FeedInfo) -> FeedArticle:
+def feed_article(row: ArticleRow, info: FeedInfo) -> FeedArticle:
     """What every format shows of ``row``; raises if the row cannot be rendered."""
-    article_id = row["id"]
+    article_id = row.id
     if not isinstance(article_id, str) or not article_id or clean_text(article_id) != article_id:
         raise ValueError(f"bad article id {article_id!r}")
-    title = row["title"]
+    title = row.title
     if not isinstance(title, str):
         raise TypeError(f"title is {type(title).__name__}, not a string")
     published = pub_date(row)
@@ -274,15 +274,15 @@ def feed_article(row: Mapping[str, Any], info: FeedInfo) -> FeedArticle:
         title=one_line(title),
         published=published,
         updated=updated,
-        revised=_stored_time(row, "updated_at"),
+        revised=_stored_time(row, "updated_at", row.updated_at),
         summary=summary(row),
-        content_html=body_html(_optional_str(row, "body")),
+        content_html=body_html(_optional_str(row.body, "body")),
         categories=tuple(_categories(row)),
         language=language(row),
     )
 
 
-def _entry(row: Mapping[str, Any], info: FeedInfo) -> tuple[FeedEntry, dt.datetime]:
+def _entry(row: ArticleRow, info: FeedInfo) -> tuple[FeedEntry, dt.datetime]:
     """One feedgen entry and the newest time it carries; raises if the row cannot be rendered."""
     article = feed_article(row, info)
     entry = FeedEntry()
@@ -313,9 +313,9 @@ _Rendered = TypeVar("_Rendered")
 
 
 def _render_rows(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[ArticleRow],
     info: FeedInfo,
-    render_row: Callable[[Mapping[str, Any], FeedInfo], tuple[_Rendered, dt.datetime]],
+    render_row: Callable[[ArticleRow, FeedInfo], tuple[_Rendered, dt.datetime]],
 ) -> tuple[list[_Rendered], dt.datetime]:
     """Each row rendered, in order: a row listed twice keeps its first rendering, a row
     that cannot be rendered is logged and left out. Also returns the newest time kept."""
@@ -323,7 +323,7 @@ def _render_rows(
     newest = EPOCH
     seen: set[str] = set()
     for row in rows:
-        article_id = row.get("id") if isinstance(row, Mapping) else None
+        article_id = row.id
         if isinstance(article_id, str) and article_id in seen:
             logger.warning("feed: article %r is listed twice; keeping its first entry", article_id)
             continue
@@ -339,11 +339,11 @@ def _render_rows(
     return rendered, newest
 
 
-def _entries(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> tuple[list[FeedEntry], dt.datetime]:
+def _entries(rows: Sequence[ArticleRow], info: FeedInfo) -> tuple[list[FeedEntry], dt.datetime]:
     return _render_rows(rows, info, _entry)
 
 
-def _generator(rows: Sequence[Mapping[str, Any]], info: FeedInfo, self_url: str, self_type: str) -> FeedGenerator:
+def _generator(rows: Sequence[ArticleRow], info: FeedInfo, self_url: str, self_type: str) -> FeedGenerator:
     site_url = _check_feed_url("site_url", info.site_url)
     _check_feed_url("rss_url", info.rss_url)
     _check_feed_url("atom_url", info.atom_url)
@@ -363,14 +363,14 @@ def _generator(rows: Sequence[Mapping[str, Any]], info: FeedInfo, self_url: str,
     return feed
 
 
-def build_rss(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> bytes:
+def build_rss(rows: Sequence[ArticleRow], info: FeedInfo) -> bytes:
     """RSS 2.0 (with content:encoded and atom:link rel=self), entries in the given order."""
     feed = _generator(rows, info, info.rss_url, "application/rss+xml")
     data: bytes = feed.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return data
 
 
-def build_atom(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> bytes:
+def build_atom(rows: Sequence[ArticleRow], info: FeedInfo) -> bytes:
     """Atom 1.0, entries in the given order."""
     feed = _generator(rows, info, info.atom_url, "application/atom+xml")
     data: bytes = feed.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
@@ -382,7 +382,7 @@ def rfc3339(stamp: dt.datetime) -> str:
     return stamp.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def _json_item(row: Mapping[str, Any], info: FeedInfo) -> tuple[dict[str, Any], dt.datetime]:
+def _json_item(row: ArticleRow, info: FeedInfo) -> tuple[dict[str, Any], dt.datetime]:
     """One JSON Feed item (fixed key order) and the newest time it carries."""
     article = feed_article(row, info)
     if not article.title:  # as RSS and Atom (feedgen refuses it): the same articles in every format
@@ -404,7 +404,7 @@ def _json_item(row: Mapping[str, Any], info: FeedInfo) -> tuple[dict[str, Any], 
     return item, article.newest
 
 
-def build_json(rows: Sequence[Mapping[str, Any]], info: FeedInfo) -> bytes:
+def build_json(rows: Sequence[ArticleRow], info: FeedInfo) -> bytes:
     """JSON Feed 1.1, items in the given order (UTF-8, keys in a fixed order, no build time).
 
     Each item carries the RSS guid / Atom id as ``id``, the same link, title, summary,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -185,21 +186,21 @@ def crawl(
         return
     summary: dict[str, Any] = {
         "run": run_id,
-        "mode": run["mode"],
-        "status": run["status"],
-        "new": run["new"],
-        "updated": run["updated"],
-        "unchanged": run["unchanged"],
-        "errors": run["errors"],
-        "pages_fetched": run["pages_fetched"],
+        "mode": run.mode,
+        "status": run.status,
+        "new": run.new,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "errors": run.errors,
+        "pages_fetched": run.pages_fetched,
         "articles_total": total,
         "seconds": round(time.monotonic() - started, 2),
         "database": str(Path(cfg.database).resolve()),
-        "messages": json.loads(run["messages"] or "[]"),
-        "alarms": json.loads(run.get("alarms") or "[]"),
+        "messages": list(run.messages),
+        "alarms": list(run.alarms),
         "sources": sources,
     }
-    unrecorded = run["status"] == "running"  # the end of the run could not be written (disk full…)
+    unrecorded = run.status == "running"  # the end of the run could not be written (disk full…)
     if unrecorded:
         summary.update({k: v for k, v in outcome.items() if k in summary})
         summary["status"] = "failed"
@@ -229,8 +230,16 @@ def crawl(
 
 def _sources_summary(archive: Archive) -> list[dict[str, Any]]:
     """Per start URL: the source in use, when it was chosen, the REST cursor, why not better."""
-    keys = ("start_url", "mode", "checked_at", "cursor", "last_error")
-    return [{k: s[k] for k in keys} for s in archive.sources()]
+    return [
+        {
+            "start_url": s.start_url,
+            "mode": s.mode,
+            "checked_at": s.checked_at,
+            "cursor": s.cursor,
+            "last_error": s.last_error,
+        }
+        for s in archive.sources()
+    ]
 
 
 def _parse_since(value: str | None) -> str | None:
@@ -259,13 +268,13 @@ def articles(cfg: Config, search: str | None, since: str | None, limit: int, as_
         rows = archive.articles(search=search, since=_parse_since(since), limit=limit)
     for row in rows:
         if as_json:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json.dumps(dataclasses.asdict(row), ensure_ascii=False))
         else:
-            date = local_date(row["published_at"], cfg.site.timezone) or "no date"
-            rev = f"  (rev {row['revision']})" if row["revision"] else ""
-            click.echo(f"{date}  {row['id']}  {row['title']}{rev}")
-            if row["url"]:
-                click.echo(f"{'':12}{row['url']}")
+            date = local_date(row.published_at, cfg.site.timezone) or "no date"
+            rev = f"  (rev {row.revision})" if row.revision else ""
+            click.echo(f"{date}  {row.id}  {row.title}{rev}")
+            if row.url:
+                click.echo(f"{'':12}{row.url}")
     if not as_json:
         click.echo(f"{len(rows)} article(s)", err=True)
 
@@ -281,15 +290,21 @@ def status(cfg: Config, as_json: bool) -> None:
             "config": cfg.source,
             "articles": archive.count(),
             "revisions": archive.revision_count(),
-            "runs": archive.last_runs(10),
-            "digests": {d: n for d, n in archive.metrics()["deliveries"].items()},
+            "runs": [dataclasses.asdict(r) for r in archive.last_runs(10)],
+            "digests": archive.delivery_counts(),
             "failed_digests": [
-                {k: d[k] for k in ("address", "digest_key", "message_id", "attempts", "last_error")}
+                {
+                    "address": d.address,
+                    "digest_key": d.digest_key,
+                    "message_id": d.message_id,
+                    "attempts": d.attempts,
+                    "last_error": d.last_error,
+                }
                 for d in archive.deliveries("failed")[-10:]
             ],
             "subscribers": [s.address for s in cfg.subscribers],
             "sources": _sources_summary(archive),
-            "alarms": json.loads((archive.last_finished_crawl() or {}).get("alarms") or "[]"),
+            "alarms": list(last.alarms) if (last := archive.last_finished_crawl()) else [],
         }
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False))

@@ -21,7 +21,7 @@ import re
 import unicodedata
 import urllib.parse
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email import errors
 from email.headerregistry import AddressHeader, HeaderRegistry
@@ -32,6 +32,8 @@ from typing import Any, cast
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
+
+from monitor.archive import DigestRow
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +177,7 @@ def _categories(value: Any) -> list[str]:
     return []
 
 
-def matches(sub: Subscriber, row: Mapping[str, Any]) -> bool:
+def matches(sub: Subscriber, row: DigestRow) -> bool:
     """Whether an article is for this subscriber: every non-empty filter must match.
 
     ``languages``: the row's language is one of them; ``categories``: one of the row's
@@ -183,16 +185,16 @@ def matches(sub: Subscriber, row: Mapping[str, Any]) -> bool:
     body. All comparisons ignore case.
     """
     if sub.languages:
-        lang = str(row.get("lang") or "").casefold()
+        lang = str(row.lang or "").casefold()
         if lang not in {w.casefold() for w in sub.languages}:
             return False
     if sub.categories:
-        have = {c.casefold().strip() for c in _categories(row.get("categories"))}
+        have = {c.casefold().strip() for c in _categories(row.categories)}
         if not have & {c.casefold().strip() for c in sub.categories}:
             return False
     keywords = [k.strip().casefold() for k in sub.keywords if k.strip()]
     if keywords:
-        text = "\n".join(str(row.get(k) or "") for k in ("title", "subtitle", "body")).casefold()
+        text = "\n".join(str(v or "") for v in (row.title, row.subtitle, row.body)).casefold()
         if not any(k in text for k in keywords):
             return False
     return True
@@ -311,9 +313,8 @@ def _human_date(d: dt.date) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
-def _item_date(row: Mapping[str, Any], tz: zoneinfo.ZoneInfo) -> str:
-    for key in ("published_at", "first_seen_at"):
-        value = row.get(key)
+def _item_date(row: DigestRow, tz: zoneinfo.ZoneInfo) -> str:
+    for key, value in (("published_at", row.published_at), ("first_seen_at", row.first_seen_at)):
         if not value or not isinstance(value, str):
             continue
         text = value.strip()
@@ -322,7 +323,7 @@ def _item_date(row: Mapping[str, Any], tz: zoneinfo.ZoneInfo) -> str:
                 return _human_date(dt.date.fromisoformat(text))
             when = dt.datetime.fromisoformat(text)
         except ValueError:
-            log.debug("article %s: unreadable %s %r", row.get("id"), key, value)
+            log.debug("article %s: unreadable %s %r", row.id, key, value)
             continue
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
@@ -339,11 +340,11 @@ def _cut(text: str, limit: int = LEAD_CHARS) -> str:
     return cut.rstrip(" ,;:.-–—") + "…"
 
 
-def _lead(row: Mapping[str, Any]) -> str:
-    subtitle = _clean(row.get("subtitle"))
+def _lead(row: DigestRow) -> str:
+    subtitle = _clean(row.subtitle)
     if subtitle:
         return _cut(subtitle)
-    body = _clean(row.get("body"), keep_newlines=True)
+    body = _clean(row.body, keep_newlines=True)
     for paragraph in re.split(r"\n\s*\n", body):
         paragraph = _clean(paragraph)
         if paragraph:
@@ -358,13 +359,13 @@ def _site_url(settings: DigestSettings) -> str:
     return site if site.endswith("/") else site + "/"
 
 
-def _item(row: Mapping[str, Any], site: str, tz: zoneinfo.ZoneInfo) -> DigestItem:
-    article_id = str(row.get("id") or "")
-    link = _http_url(row.get("url"))
+def _item(row: DigestRow, site: str, tz: zoneinfo.ZoneInfo) -> DigestItem:
+    article_id = str(row.id or "")
+    link = _http_url(row.url)
     if link is None:
         link = site + "articles/" + urllib.parse.quote(article_id, safe="") if article_id else site
     return DigestItem(
-        title=_clean(row.get("title")) or "(untitled)",
+        title=_clean(row.title) or "(untitled)",
         date=_item_date(row, tz),
         link=link,
         lead=_lead(row),
@@ -389,17 +390,18 @@ def template_problem(exc: BaseException, template_dir: str | None) -> str:
 
 def check_templates(settings: DigestSettings, now: dt.datetime) -> None:
     """Render a sample digest once, so that a broken operator template is an error at start."""
-    sample = {
-        "id": "0000000000000000",
-        "title": "Sample title",
-        "subtitle": None,
-        "body": "A sample paragraph.",
-        "url": "https://icesco.org/en/2024/07/11/sample/",
-        "published_at": "2024-07-11",
-        "first_seen_at": now.isoformat(),
-        "categories": "[]",
-        "lang": "en",
-    }
+    sample = DigestRow(
+        seq=0,
+        id="0000000000000000",
+        url="https://icesco.org/en/2024/07/11/sample/",
+        lang="en",
+        title="Sample title",
+        subtitle=None,
+        body="A sample paragraph.",
+        published_at="2024-07-11",
+        first_seen_at=now.isoformat(),
+        categories=(),
+    )
     render_digest(Subscriber(address="reader@example.org"), [sample], now, settings, digest_key="check")
 
 
@@ -437,7 +439,7 @@ def _list_unsubscribe_uris(address: str, settings: DigestSettings) -> list[str]:
 
 def render_digest(
     sub: Subscriber,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[DigestRow],
     now: dt.datetime,
     settings: DigestSettings,
     *,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database, Migrations
 
@@ -24,6 +23,16 @@ from monitor.archive.articles import Articles, StoreResult
 from monitor.archive.connection import ArchiveError, iso, storage_hint
 from monitor.archive.frontier import MAX_FETCH_ATTEMPTS, Frontier
 from monitor.archive.ledger import Ledger
+from monitor.archive.rows import (
+    ArticleRow,
+    DeliveryRow,
+    DigestRow,
+    Metrics,
+    OpenDeliveryRow,
+    RevisionRow,
+    RunRow,
+    SubscriptionRow,
+)
 from monitor.archive.runs import Runs, RunStats
 from monitor.archive.schema import NEWEST, migrations
 from monitor.locks import database_setup_lock
@@ -33,8 +42,16 @@ __all__ = [
     "NEWEST",
     "Archive",
     "ArchiveError",
+    "ArticleRow",
+    "DeliveryRow",
+    "DigestRow",
+    "Metrics",
+    "OpenDeliveryRow",
+    "RevisionRow",
+    "RunRow",
     "RunStats",
     "StoreResult",
+    "SubscriptionRow",
     "iso",
     "migrations",
     "storage_hint",
@@ -90,17 +107,17 @@ class Archive(Articles, Frontier, Runs, Ledger):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self) -> Metrics:
         """What /metrics shows: runs by status and their totals, articles, digests by status."""
         runs = self.run_totals()
-        return {
-            "alarms": self.alarm_count(),
-            "runs": {r[0]: r[1] for r in runs},
-            "pages": sum(r[2] for r in runs),
-            "new": sum(r[3] for r in runs),
-            "updated": sum(r[4] for r in runs),
-            "errors": sum(r[5] for r in runs),
-            "articles": self.count(),
-            "deliveries": self.delivery_counts(),
-            "last_success": self.last_good_crawl(),
-        }
+        return Metrics(
+            alarms=self.alarm_count(),
+            runs={r[0]: r[1] for r in runs},
+            pages=sum(r[2] for r in runs),
+            new=sum(r[3] for r in runs),
+            updated=sum(r[4] for r in runs),
+            errors=sum(r[5] for r in runs),
+            articles=self.count(),
+            deliveries=self.delivery_counts(),
+            last_success=self.last_good_crawl(),
+        )

@@ -13,6 +13,7 @@ from typing import Any
 from crawler.items import ArticleItem
 from monitor.archive.connection import Part, chunks, iso, marks
 from monitor.archive.edits import Kind, StoredText, Verdict, judge
+from monitor.archive.rows import ArticleRow, RevisionRow, columns
 from monitor.archive.schema import NEWEST
 
 _INSERT = (
@@ -187,12 +188,9 @@ class Articles(Part):
         with self.db.atomic():
             return [self.store(items, now, fetched=fetched) for items in snapshots]
 
-    def article(self, article_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
-        if not rows:
-            return None
-        rows[0]["categories"] = json.loads(rows[0]["categories"] or "[]")
-        return rows[0]
+    def article(self, article_id: str) -> ArticleRow | None:
+        row = self.one(f"SELECT {columns(ArticleRow)} FROM articles WHERE id = ?", [article_id])
+        return None if row is None else ArticleRow.from_sql(row)
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
@@ -201,10 +199,14 @@ class Articles(Part):
         """How many revisions are stored (without reading them)."""
         return int(self.conn.execute("SELECT count(*) FROM revisions").fetchone()[0])
 
-    def revisions(self, article_id: str | None = None) -> list[dict[str, Any]]:
+    def revisions(self, article_id: str | None = None) -> list[RevisionRow]:
+        """The revisions of an article (all of them: None), in order."""
+        sql = f"SELECT {columns(RevisionRow)} FROM revisions"
         if article_id is None:
-            return list(self.db.query("SELECT * FROM revisions ORDER BY id"))
-        return list(self.db.query("SELECT * FROM revisions WHERE article_id = ? ORDER BY revision", [article_id]))
+            rows = self.db.query(sql + " ORDER BY id")
+        else:
+            rows = self.db.query(sql + " WHERE article_id = ? ORDER BY revision", [article_id])
+        return [RevisionRow.from_sql(row) for row in rows]
 
     def articles(
         self,
@@ -213,7 +215,7 @@ class Articles(Part):
         since: str | None = None,
         limit: int | None = 20,
         order: str = "newest",
-    ) -> list[dict[str, Any]]:
+    ) -> list[ArticleRow]:
         """Articles, newest first (publication date, else first seen)."""
         where: list[str] = []
         params: list[Any] = []
@@ -223,7 +225,7 @@ class Articles(Part):
         if since:
             where.append("COALESCE(published_at, first_seen_at) >= ?")
             params.append(since)
-        sql = "SELECT * FROM articles"
+        sql = f"SELECT {columns(ArticleRow)} FROM articles"
         if where:
             sql += " WHERE " + " AND ".join(where)
         direction = "DESC" if order == "newest" else "ASC"
@@ -231,10 +233,7 @@ class Articles(Part):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        rows = list(self.db.query(sql, params))
-        for row in rows:
-            row["categories"] = json.loads(row["categories"] or "[]")
-        return rows
+        return [ArticleRow.from_sql(row) for row in self.db.query(sql, params)]
 
     def change_marker(self) -> tuple[int, str]:
         """Changes whenever an article is added or edited (cheap; for feed caches)."""

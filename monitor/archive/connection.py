@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -60,3 +61,8 @@ class Part:
     @property
     def conn(self) -> sqlite3.Connection:
         return self.db.conn
+
+    def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
+        """The first row of a query, by column name (None: no row)."""
+        rows = list(self.db.query(sql, params))
+        return rows[0] if rows else None

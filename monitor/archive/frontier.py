@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from crawler.items import ListingItem
-from monitor.archive.connection import Part, chunks, iso
+from crawler.state import ListingRow, RobotsRow, SourceRow, StoredArticle
+from monitor.archive.connection import Part, chunks, iso, marks
+from monitor.archive.rows import columns, json_list
 
 MAX_FETCH_ATTEMPTS = 10  # a listed article that fails this often is given up (and reported)
 
@@ -74,13 +76,9 @@ class Frontier(Part):
         rows = self.conn.execute("SELECT url, page FROM listing_cache WHERE status = 'pending' ORDER BY page, url")
         return [(r[0], r[1] or 1) for r in rows]
 
-    def get_listing(self, url: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM listing_cache WHERE url = ?", [url]))
-        if not rows:
-            return None
-        row = rows[0]
-        row["links"] = json.loads(row["links"] or "[]")
-        return row
+    def get_listing(self, url: str) -> ListingRow | None:
+        row = self.one(f"SELECT {columns(ListingRow)} FROM listing_cache WHERE url = ?", [url])
+        return None if row is None else ListingRow(**{**row, "links": json_list(row["links"])})
 
     def due_for_revisit(self, fetched_before: dt.datetime, published_after: dt.datetime) -> list[str]:
         """URLs of young articles whose page was last fetched before a time."""
@@ -92,44 +90,40 @@ class Frontier(Part):
         )
         return [r[0] for r in rows]
 
-    def article_state(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """id -> {last_fetched_at, published_at, url} for the ids that are stored."""
-        out: dict[str, dict[str, Any]] = {}
+    def article_state(self, ids: Iterable[str]) -> dict[str, StoredArticle]:
+        """What is stored of the articles among ``ids``, by id."""
+        out: dict[str, StoredArticle] = {}
         for chunk in chunks(list(dict.fromkeys(ids))):
-            marks = ",".join("?" * len(chunk))
-            for row in self.conn.execute(
-                f"SELECT id, last_fetched_at, published_at, url FROM articles WHERE id IN ({marks})",
-                chunk,
+            for aid, *values in self.conn.execute(
+                f"SELECT id, {columns(StoredArticle)} FROM articles WHERE id IN ({marks(chunk)})", chunk
             ):
-                out[row[0]] = {"last_fetched_at": row[1], "published_at": row[2], "url": row[3]}
+                out[aid] = StoredArticle(*values)
         return out
 
     # --- sources and robots.txt -------------------------------------------------------
 
-    def source(self, start_url: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM sources WHERE start_url = ?", [start_url]))
-        if not rows:
-            return None
-        row = rows[0]
-        row["categories"] = {int(k): v for k, v in json.loads(row["categories"] or "{}").items()}
-        return row
+    def source(self, start_url: str) -> SourceRow | None:
+        row = self.one(f"SELECT {columns(SourceRow)} FROM sources WHERE start_url = ?", [start_url])
+        return None if row is None else _source(row)
 
-    def sources(self) -> list[dict[str, Any]]:
-        return [
-            {k: v for k, v in row.items() if k != "categories"}
-            for row in self.db.query("SELECT * FROM sources ORDER BY start_url")
-        ]
+    def sources(self) -> list[SourceRow]:
+        return [_source(row) for row in self.db.query(f"SELECT {columns(SourceRow)} FROM sources ORDER BY start_url")]
 
     def save_source(self, start_url: str, **values: Any) -> None:
         if "categories" in values and isinstance(values["categories"], dict):
             values["categories"] = json.dumps({str(k): v for k, v in values["categories"].items()}, ensure_ascii=False)
         self.db.table("sources").upsert({"start_url": start_url, **values}, pk="start_url")
 
-    def robots(self, host: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM robots WHERE host = ?", [host]))
-        return rows[0] if rows else None
+    def robots(self, host: str) -> RobotsRow | None:
+        row = self.one(f"SELECT {columns(RobotsRow)} FROM robots WHERE host = ?", [host])
+        return None if row is None else RobotsRow(**row)
 
     def save_robots(self, host: str, status: int, body: bytes, now: dt.datetime) -> None:
         self.db.table("robots").upsert(
             {"host": host, "status": status, "body": body, "fetched_at": iso(now)}, pk="host"
         )
+
+
+def _source(row: dict[str, Any]) -> SourceRow:
+    categories = {int(k): v for k, v in json.loads(row["categories"] or "{}").items()}
+    return SourceRow(**{**row, "categories": categories})

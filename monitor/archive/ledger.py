@@ -10,18 +10,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from monitor.archive.connection import Part, iso
+from monitor.archive.rows import DeliveryRow, DigestRow, OpenDeliveryRow, SubscriptionRow, columns
 
 
 class Ledger(Part):
     """The tables ``subscriptions``, ``deliveries`` and ``delivered``."""
 
-    def subscription(self, address: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM subscriptions WHERE address = ?", [address]))
-        return rows[0] if rows else None
+    def subscription(self, address: str) -> SubscriptionRow | None:
+        row = self.one(f"SELECT {columns(SubscriptionRow)} FROM subscriptions WHERE address = ?", [address])
+        return None if row is None else SubscriptionRow(**row)
 
-    def subscriptions(self) -> dict[str, dict[str, Any]]:
+    def subscriptions(self) -> dict[str, SubscriptionRow]:
         """Every recorded subscription, by address (one query for a whole digest check)."""
-        return {row["address"]: row for row in self.db.query("SELECT * FROM subscriptions")}
+        rows = self.db.query(f"SELECT {columns(SubscriptionRow)} FROM subscriptions")
+        return {row["address"]: SubscriptionRow(**row) for row in rows}
 
     def forget_subscribers_except(self, addresses: set[str]) -> list[str]:
         """Drop the subscriptions of addresses no longer configured, so that one added
@@ -53,7 +55,7 @@ class Ledger(Part):
         keywords: Iterable[str] = (),
         categories: Iterable[str] = (),
         languages: Iterable[str] = (),
-    ) -> list[dict[str, Any]]:
+    ) -> list[DigestRow]:
         """The articles numbered in (after, upto] that match the filters and this address
         has not been sent (nor has waiting in a digest), in number order, at most limit.
 
@@ -71,44 +73,11 @@ class Ledger(Part):
             "NOT EXISTS (SELECT 1 FROM delivered d WHERE d.address = ? AND d.article_id = a.id)",
         ]
         params: list[Any] = [after, upto, address]
-        langs = sorted({_fold(w) for w in languages if _fold(w)})
-        if langs:
-            where.append(f"icesco_fold(a.lang) IN ({','.join('?' * len(langs))})")
-            params += langs
-        cats = sorted({_fold(c) for c in categories if _fold(c)})
-        if cats:
-            where.append(
-                "json_valid(a.categories) AND EXISTS (SELECT 1 FROM json_each(a.categories) c"
-                f" WHERE icesco_fold(c.value) IN ({','.join('?' * len(cats))}))"
-            )
-            params += cats
-        words = {_fold(k): k.strip() for k in sorted(keywords) if _fold(k)}
-        if words:
-            # Once per query, from the first new rowid on: FTS5 seeks to it, so the cost is
-            # that of the new articles, not of the term's whole doclist. (min(rowid) of the
-            # range is a lower bound whatever the rowids' order; it is tight because rowids
-            # only grow, articles being never deleted.)
-            anyof = [
-                "a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
-                " AND rowid >= (SELECT min(rowid) FROM articles WHERE seq > ? AND seq <= ?))"
-            ]
-            params += [" OR ".join(_fts_prefix_phrase(w) for w in words.values()), after, upto]
-            for folded in words:
-                anyof.append("instr(icesco_fold(a.subtitle), ?) > 0")
-                params.append(folded)
-            where.append("(" + " OR ".join(anyof) + ")")
+        _filters(where, params, after, upto, keywords, categories, languages)
         params.append(limit)
         self.conn.create_function("icesco_fold", 1, _fold, deterministic=True)
-        rows = list(
-            self.db.query(
-                "SELECT a.seq, a.id, a.url, a.lang, a.title, a.subtitle, a.body, a.published_at, a.first_seen_at,"
-                f" a.categories FROM articles a WHERE {' AND '.join(where)} ORDER BY a.seq LIMIT ?",
-                params,
-            )
-        )
-        for row in rows:
-            row["categories"] = json.loads(row["categories"] or "[]")
-        return rows
+        sql = f"SELECT {columns(DigestRow, 'a.')} FROM articles a WHERE {' AND '.join(where)} ORDER BY a.seq LIMIT ?"
+        return [DigestRow.from_sql(row) for row in self.db.query(sql, params)]
 
     def mark_due_done(self, address: str, due_at: dt.datetime, position: int) -> None:
         """Nothing to send: this scheduled time is done, and every article numbered up to
@@ -162,15 +131,14 @@ class Ledger(Part):
             )
         return delivery_id
 
-    def open_deliveries(self, now: dt.datetime) -> list[dict[str, Any]]:
+    def open_deliveries(self, now: dt.datetime) -> list[OpenDeliveryRow]:
         """Deliveries to (re)send now: interrupted ones, and retries whose time has come."""
-        return list(
-            self.db.query(
-                "SELECT id, address, message, attempts FROM deliveries WHERE status = 'sending'"
-                " OR (status = 'retry' AND next_attempt_at <= ?) ORDER BY id",
-                [iso(now)],
-            )
+        rows = self.conn.execute(
+            f"SELECT {columns(OpenDeliveryRow)} FROM deliveries WHERE status = 'sending'"
+            " OR (status = 'retry' AND next_attempt_at <= ?) ORDER BY id",
+            [iso(now)],
         )
+        return [OpenDeliveryRow(*row) for row in rows]
 
     def delivery_sent(self, delivery_id: int, now: dt.datetime) -> None:
         self.conn.execute(
@@ -200,16 +168,56 @@ class Ledger(Part):
         )
         return cur.rowcount
 
-    def deliveries(self, status: str | None = None) -> list[dict[str, Any]]:
+    def deliveries(self, status: str | None = None) -> list[DeliveryRow]:
         sql = "SELECT id, address, digest_key, message_id, article_ids, status, attempts, created_at,"
         sql += " next_attempt_at, sent_at, last_error, first_seq, last_seq, message IS NOT NULL AS kept FROM deliveries"
         if status:
-            return list(self.db.query(sql + " WHERE status = ? ORDER BY id", [status]))
-        return list(self.db.query(sql + " ORDER BY id"))
+            rows = self.db.query(sql + " WHERE status = ? ORDER BY id", [status])
+        else:
+            rows = self.db.query(sql + " ORDER BY id")
+        return [DeliveryRow.from_sql(row) for row in rows]
 
     def delivery_counts(self) -> dict[str, int]:
         """How many deliveries are in each status."""
         return dict(self.conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall())
+
+
+def _filters(
+    where: list[str],
+    params: list[Any],
+    after: int,
+    upto: int,
+    keywords: Iterable[str],
+    categories: Iterable[str],
+    languages: Iterable[str],
+) -> None:
+    """Add a subscriber's filters to the WHERE clause of :meth:`Ledger.undelivered`."""
+    langs = sorted({_fold(w) for w in languages if _fold(w)})
+    if langs:
+        where.append(f"icesco_fold(a.lang) IN ({','.join('?' * len(langs))})")
+        params += langs
+    cats = sorted({_fold(c) for c in categories if _fold(c)})
+    if cats:
+        where.append(
+            "json_valid(a.categories) AND EXISTS (SELECT 1 FROM json_each(a.categories) c"
+            f" WHERE icesco_fold(c.value) IN ({','.join('?' * len(cats))}))"
+        )
+        params += cats
+    words = {_fold(k): k.strip() for k in sorted(keywords) if _fold(k)}
+    if words:
+        # Once per query, from the first new rowid on: FTS5 seeks to it, so the cost is
+        # that of the new articles, not of the term's whole doclist. (min(rowid) of the
+        # range is a lower bound whatever the rowids' order; it is tight because rowids
+        # only grow, articles being never deleted.)
+        anyof = [
+            "a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+            " AND rowid >= (SELECT min(rowid) FROM articles WHERE seq > ? AND seq <= ?))"
+        ]
+        params += [" OR ".join(_fts_prefix_phrase(w) for w in words.values()), after, upto]
+        for folded in words:
+            anyof.append("instr(icesco_fold(a.subtitle), ?) > 0")
+            params.append(folded)
+        where.append("(" + " OR ".join(anyof) + ")")
 
 
 def _fold(value: Any) -> str:

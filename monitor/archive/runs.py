@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from monitor.archive.connection import Part, iso
+from monitor.archive.rows import RunRow, columns
 
 
 @dataclass
@@ -49,11 +49,12 @@ class Runs(Part):
             out.update(json.loads(source or "[]"))
         return out
 
-    def last_finished_crawl(self) -> dict[str, Any] | None:
-        rows = list(
-            self.db.query("SELECT * FROM runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1")
+    def last_finished_crawl(self) -> RunRow | None:
+        row = self.one(
+            f"SELECT {columns(RunRow)} FROM runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1",
+            [],
         )
-        return rows[0] if rows else None
+        return None if row is None else RunRow.from_sql(row)
 
     def last_good_crawl(self) -> str | None:
         row = self.conn.execute("SELECT max(finished_at) FROM runs WHERE status = 'ok'").fetchone()
@@ -77,12 +78,15 @@ class Runs(Part):
             ),
         )
 
-    def run(self, run_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
-        return rows[0] if rows else None
+    def run(self, run_id: int) -> RunRow | None:
+        row = self.one(f"SELECT {columns(RunRow)} FROM runs WHERE id = ?", [run_id])
+        return None if row is None else RunRow.from_sql(row)
 
-    def last_runs(self, limit: int = 5) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
+    def last_runs(self, limit: int = 5) -> list[RunRow]:
+        return [
+            RunRow.from_sql(row)
+            for row in self.db.query(f"SELECT {columns(RunRow)} FROM runs ORDER BY id DESC LIMIT ?", [limit])
+        ]
 
     def run_totals(self) -> list[tuple[str, int, int, int, int, int]]:
         """Per status: (status, runs, pages fetched, new, updated, errors)."""
