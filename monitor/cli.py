@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import re
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import click
 
 from feeds.render import local_date
-from monitor.archive import Archive, ArchiveError, storage_hint
+from monitor.archive import Archive, ArchiveError
 from monitor.config import Config, ConfigError, load_config, url_problem
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
 
@@ -87,12 +86,9 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except sqlite3.Error as exc:
-            cfg = ctx.obj if isinstance(ctx.obj, Config) else None
-            if cfg is None:
-                raise
+        except ArchiveError as exc:
             log.debug("database error", exc_info=True)
-            _fail(f"database {cfg.database}: {exc}{storage_hint(Path(cfg.database))}")
+            _fail(str(exc))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

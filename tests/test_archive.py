@@ -218,3 +218,62 @@ def test_an_article_reads_back_as_one_typed_row(db: Path) -> None:
         assert a.article(live.id) == expected
         assert a.articles() == [expected]
         assert a.article("0000000000000000") is None
+
+
+# --- one exception at the edge, naming the database -----------------------------------------
+
+
+def corrupt_table(db: Path, table: str) -> None:
+    """Overwrite the root page of ``table`` in the database file, as a bad disk or a stray
+    write would (the database is closed and its WAL checkpointed first)."""
+    with Archive(db) as a:
+        a.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (root,) = a.conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+        (size,) = a.conn.execute("PRAGMA page_size").fetchone()
+    with open(db, "r+b") as f:
+        f.seek((root - 1) * size)
+        f.write(b"\xff" * size)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda a: a.articles(), id="articles"),
+        pytest.param(lambda a: a.article(item().id), id="article"),
+        pytest.param(lambda a: a.store([item(paras=["Edited."])], T1), id="store"),
+        pytest.param(lambda a: a.undelivered("reader@example.org", 0, 9, 10), id="undelivered"),
+        pytest.param(lambda a: a.due_for_revisit(T1, T0 - dt.timedelta(days=14)), id="due_for_revisit"),
+    ],
+)
+def test_a_corrupted_database_file_is_an_archive_error_naming_it(db: Path, call) -> None:
+    with Archive(db) as a:
+        a.store([item(), item("Another Event")], T0, fetched=True)
+    corrupt_table(db, "articles")
+    with Archive(db) as a, pytest.raises(ArchiveError) as caught:
+        call(a)
+    assert str(caught.value) == f"database {db}: database disk image is malformed"
+    assert (caught.value.path, caught.value.reason) == (db, "database disk image is malformed")
+    assert type(caught.value.__cause__) is sqlite3.DatabaseError
+
+
+def test_a_refused_write_is_an_archive_error_and_the_snapshot_is_not_half_stored(db: Path) -> None:
+    with Archive(db) as a:
+        a.store([item()], T0)
+        a.conn.execute(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON revisions BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+        edited = item(paras=["It’s the first paragraph.", "A new ending."])
+        with pytest.raises(ArchiveError) as caught:
+            a.store([item("A New Article"), edited], T1)
+        assert str(caught.value) == f"database {db}: database or disk is full"
+        assert type(caught.value.__cause__) is sqlite3.IntegrityError
+        assert [(r.title, r.body, r.revision) for r in a.articles()] == [
+            ("ICESCO Holds a “Test” Event", "It’s the first paragraph.\n\nThe second – and last.", 0)
+        ]
+
+
+def test_every_public_method_raises_only_archive_errors() -> None:
+    public = [name for name in dir(Archive) if not name.startswith("_") and callable(getattr(Archive, name))]
+    assert [name for name in public if not hasattr(getattr(Archive, name), "__wrapped__")] == []
+    # every part's methods are there: articles, frontier (the crawl state), runs, ledger
+    assert {"store", "articles", "source", "get_listing", "finish_run", "create_delivery", "close"} <= set(public)

@@ -14,13 +14,17 @@ happen in one transaction.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlite_utils import Database, Migrations
 
 from monitor.archive.articles import Articles, StoreResult
-from monitor.archive.connection import ArchiveError, iso, storage_hint
+from monitor.archive.connection import ArchiveError, Part, iso
 from monitor.archive.frontier import MAX_FETCH_ATTEMPTS, Frontier
 from monitor.archive.ledger import Ledger
 from monitor.archive.rows import (
@@ -36,6 +40,8 @@ from monitor.archive.rows import (
 from monitor.archive.runs import Runs, RunStats
 from monitor.archive.schema import NEWEST, migrations
 from monitor.locks import database_setup_lock
+
+T = TypeVar("T")
 
 __all__ = [
     "MAX_FETCH_ATTEMPTS",
@@ -54,12 +60,34 @@ __all__ = [
     "SubscriptionRow",
     "iso",
     "migrations",
-    "storage_hint",
 ]
 
 
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def guarded(self: Part, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise ArchiveError.from_sqlite(self.path, exc) from exc
+
+    return guarded
+
+
+def _names_the_database(cls: type[T]) -> type[T]:
+    """Every public method of ``cls`` (its parts' too) raises :class:`ArchiveError`, naming
+    the database, where SQLite raised ``sqlite3.Error``: callers catch one exception."""
+    for name, method in inspect.getmembers(cls, inspect.isfunction):
+        if not name.startswith("_"):
+            setattr(cls, name, _guarded(method))
+    return cls
+
+
+@_names_the_database
 class Archive(Articles, Frontier, Runs, Ledger):
-    """An open archive database. Use as a context manager or call close()."""
+    """An open archive database. Use as a context manager or call close().
+
+    Every public method raises :class:`ArchiveError` (never ``sqlite3.Error``)."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = Path(path)
@@ -77,9 +105,9 @@ class Archive(Articles, Frontier, Runs, Ledger):
                     self._refuse_foreign()
                     migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
-            raise ArchiveError(f"database {self.path}: {exc}{storage_hint(self.path)}") from None
+            raise ArchiveError.from_sqlite(self.path, exc) from None
         except OSError as exc:
-            raise ArchiveError(f"database {self.path}: {exc}") from None
+            raise ArchiveError(self.path, str(exc)) from None
 
     def _refuse_foreign(self) -> None:
         """A database that holds tables and is not ours (no record of our migrations) is
@@ -95,7 +123,7 @@ class Archive(Articles, Frontier, Runs, Ledger):
             shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
             self.db.conn.close()
             raise ArchiveError(
-                f"database {self.path}: not an icesco-monitor archive (it holds other tables: {shown}); not changed"
+                self.path, f"not an icesco-monitor archive (it holds other tables: {shown}); not changed"
             )
 
     def close(self) -> None:

@@ -189,7 +189,7 @@ class Articles(Part):
             return [self.store(items, now, fetched=fetched) for items in snapshots]
 
     def article(self, article_id: str) -> ArticleRow | None:
-        row = self.one(f"SELECT {columns(ArticleRow)} FROM articles WHERE id = ?", [article_id])
+        row = self._one(f"SELECT {columns(ArticleRow)} FROM articles WHERE id = ?", [article_id])
         return None if row is None else ArticleRow.from_sql(row)
 
     def count(self) -> int:

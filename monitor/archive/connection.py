@@ -16,7 +16,18 @@ CHUNK = 500  # SQLite variables per IN (...) query
 
 
 class ArchiveError(RuntimeError):
-    """The database cannot be opened, read or written."""
+    """The database cannot be opened, read or written. The message names the database
+    (``database PATH: REASON``); ``reason`` is the rest, for messages that name it first."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"database {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+    @classmethod
+    def from_sqlite(cls, path: Path, exc: sqlite3.Error) -> ArchiveError:
+        """SQLite's error, with what the database's folder tells (a full or read-only one)."""
+        return cls(path, f"{exc}{storage_hint(path)}")
 
 
 def iso(now: dt.datetime) -> str:
@@ -62,7 +73,7 @@ class Part:
     def conn(self) -> sqlite3.Connection:
         return self.db.conn
 
-    def one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
+    def _one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
         """The first row of a query, by column name (None: no row)."""
         rows = list(self.db.query(sql, params))
         return rows[0] if rows else None

@@ -77,7 +77,7 @@ class Frontier(Part):
         return [(r[0], r[1] or 1) for r in rows]
 
     def get_listing(self, url: str) -> ListingRow | None:
-        row = self.one(f"SELECT {columns(ListingRow)} FROM listing_cache WHERE url = ?", [url])
+        row = self._one(f"SELECT {columns(ListingRow)} FROM listing_cache WHERE url = ?", [url])
         return None if row is None else ListingRow(**{**row, "links": json_list(row["links"])})
 
     def due_for_revisit(self, fetched_before: dt.datetime, published_after: dt.datetime) -> list[str]:
@@ -103,7 +103,7 @@ class Frontier(Part):
     # --- sources and robots.txt -------------------------------------------------------
 
     def source(self, start_url: str) -> SourceRow | None:
-        row = self.one(f"SELECT {columns(SourceRow)} FROM sources WHERE start_url = ?", [start_url])
+        row = self._one(f"SELECT {columns(SourceRow)} FROM sources WHERE start_url = ?", [start_url])
         return None if row is None else _source(row)
 
     def sources(self) -> list[SourceRow]:
@@ -115,7 +115,7 @@ class Frontier(Part):
         self.db.table("sources").upsert({"start_url": start_url, **values}, pk="start_url")
 
     def robots(self, host: str) -> RobotsRow | None:
-        row = self.one(f"SELECT {columns(RobotsRow)} FROM robots WHERE host = ?", [host])
+        row = self._one(f"SELECT {columns(RobotsRow)} FROM robots WHERE host = ?", [host])
         return None if row is None else RobotsRow(**row)
 
     def save_robots(self, host: str, status: int, body: bytes, now: dt.datetime) -> None:

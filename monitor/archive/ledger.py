@@ -17,7 +17,7 @@ class Ledger(Part):
     """The tables ``subscriptions``, ``deliveries`` and ``delivered``."""
 
     def subscription(self, address: str) -> SubscriptionRow | None:
-        row = self.one(f"SELECT {columns(SubscriptionRow)} FROM subscriptions WHERE address = ?", [address])
+        row = self._one(f"SELECT {columns(SubscriptionRow)} FROM subscriptions WHERE address = ?", [address])
         return None if row is None else SubscriptionRow(**row)
 
     def subscriptions(self) -> dict[str, SubscriptionRow]:

@@ -50,7 +50,7 @@ class Runs(Part):
         return out
 
     def last_finished_crawl(self) -> RunRow | None:
-        row = self.one(
+        row = self._one(
             f"SELECT {columns(RunRow)} FROM runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1",
             [],
         )
@@ -79,7 +79,7 @@ class Runs(Part):
         )
 
     def run(self, run_id: int) -> RunRow | None:
-        row = self.one(f"SELECT {columns(RunRow)} FROM runs WHERE id = ?", [run_id])
+        row = self._one(f"SELECT {columns(RunRow)} FROM runs WHERE id = ?", [run_id])
         return None if row is None else RunRow.from_sql(row)
 
     def last_runs(self, limit: int = 5) -> list[RunRow]:
