@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from protego import Protego
@@ -26,6 +26,7 @@ from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 
 from crawler.resolver import refusal
+from crawler.state import RobotsRow
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ DISALLOW_ALL = "User-agent: *\nDisallow: /\n"
 class RobotsStore(Protocol):
     """Where robots.txt answers are kept between runs (the archive implements it)."""
 
-    def robots(self, host: str) -> dict[str, Any] | None: ...
+    def robots(self, host: str) -> RobotsRow | None: ...
 
     def save_robots(self, host: str, status: int, body: bytes, now: dt.datetime) -> None: ...
 
@@ -86,8 +87,8 @@ class CachedRobotsTxtMiddleware:
             now = dt.datetime.now(dt.UTC)
             store = self._store()
             kept = store.robots(netloc) if store is not None else None
-            if kept and now - dt.datetime.fromisoformat(kept["fetched_at"]) < self.max_age:
-                rules = rules_for(int(kept["status"]), bytes(kept["body"] or b""))
+            if kept and now - dt.datetime.fromisoformat(kept.fetched_at) < self.max_age:
+                rules = rules_for(int(kept.status), bytes(kept.body or b""))
             else:
                 rules = await self._fetch(f"{parts.scheme}://{netloc}/robots.txt", netloc, store, now)
             self.parsers[netloc] = Protego.parse(rules)

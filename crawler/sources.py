@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 
 from crawler.responses import conditional_headers, content_type, download_slot, utcnow
 from crawler.site import SiteProfile
-from crawler.state import CrawlOptions, CrawlState
+from crawler.state import CrawlOptions, CrawlState, SourceRow, StoredArticle
 from crawler.urls import canonical_url
 from crawler.wordpress import (
     SourceError,
@@ -75,11 +75,11 @@ class SourcesMixin:
     def _read_listing(self, start: str, listing: dict[str, Any]) -> Iterator[Any]:
         raise NotImplementedError
 
-    def _listed(self, links: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    def _listed(self, links: list[str]) -> tuple[dict[str, str], dict[str, StoredArticle]]:
         raise NotImplementedError
 
     def _fetch_unknown(
-        self, ids: dict[str, str], known: dict[str, dict[str, Any]], start: str | None
+        self, ids: dict[str, str], known: dict[str, StoredArticle], start: str | None
     ) -> Iterator[scrapy.Request]:
         raise NotImplementedError
 
@@ -99,8 +99,8 @@ class SourcesMixin:
             feed_url=found.feed_url,
         )
         if wanted in ("auto", "rest") and found.posts_url and not no_rest:
-            src = self.state.source(key) or {}
-            if found.category_id in (src.get("categories") or {}):  # names known: no request for them
+            src = self.state.source(key) or SourceRow(key)
+            if found.category_id in src.categories:  # names known: no request for them
                 yield self._rest_request(start, src, listing=listing)
             else:
                 assert found.api_root
@@ -122,9 +122,9 @@ class SourcesMixin:
             self.state.save_source(key, checked_at=None, last_error=why)
             yield self._listing_request(start, page=1, backfill=False, start=start, discover=True, no_rest=rest_tried)
             return
-        src = self.state.source(key) or {}
+        src = self.state.source(key) or SourceRow(key)
         wanted = self.options.source
-        if wanted in ("auto", "feed") and src.get("feed_url"):
+        if wanted in ("auto", "feed") and src.feed_url:
             self.state.save_source(key, mode="feed", last_error=why)
             yield self._feed_request(start, src, listing)
             return
@@ -162,22 +162,23 @@ class SourcesMixin:
             yield from self._rest_unreadable(start, listing, exc)
             return
         self.state.save_source(key, categories=categories)
-        src = self.state.source(key) or {}
+        src = self.state.source(key) or SourceRow(key)
         yield self._rest_request(start, src, page=response.meta["rest_page"], listing=listing, names_fresh=True)
 
     def _rest_request(
         self,
         start: str,
-        src: dict[str, Any],
+        src: SourceRow,
         page: int = 1,
         listing: dict[str, Any] | None = None,
         names_fresh: bool = False,
     ) -> scrapy.Request:
-        cursor = src.get("cursor")  # the stored one: later pages of this run ask the same question
+        assert src.api_root is not None and src.category_id is not None, f"{start}: REST source without its API"
+        cursor = src.cursor  # the stored one: later pages of this run ask the same question
         most = self.options.rest_per_page
         per_page = most if cursor or self.full else min(most, self.options.backfill_pages * 10)
         url = posts_query(
-            src["api_root"] + "wp/v2/posts", src["category_id"], modified_after=cursor, page=page, per_page=per_page
+            src.api_root + "wp/v2/posts", src.category_id, modified_after=cursor, page=page, per_page=per_page
         )
         return _source_request(
             url,
@@ -215,10 +216,10 @@ class SourcesMixin:
         key = canonical_url(start)
         try:
             data = load_json(self._json_text(response), response.url)
-            if not meta.get("names_fresh") and unknown_categories(data, src.get("categories") or {}):
-                yield self._categories_request(start, src["api_root"], listing, page=meta["page"])
+            if not meta.get("names_fresh") and unknown_categories(data, src.categories):
+                yield self._categories_request(start, src.api_root, listing, page=meta["page"])
                 return
-            items, newest = parse_posts(data, response.url, self.site, src.get("categories") or {})
+            items, newest = parse_posts(data, response.url, self.site, src.categories)
         except SourceError as exc:
             yield from self._rest_unreadable(start, listing, exc)
             return
@@ -273,9 +274,10 @@ class SourcesMixin:
 
     # --- the category feed ----------------------------------------------------------
 
-    def _feed_request(self, start: str, src: dict[str, Any], listing: dict[str, Any] | None = None) -> scrapy.Request:
-        headers = conditional_headers(src.get("feed_etag"), src.get("feed_last_modified"))
-        url = src["feed_url"]
+    def _feed_request(self, start: str, src: SourceRow, listing: dict[str, Any] | None = None) -> scrapy.Request:
+        headers = conditional_headers(src.feed_etag, src.feed_last_modified)
+        url = src.feed_url
+        assert url is not None, f"{start}: feed source without its feed"
         return _source_request(
             url, self.parse_feed, self.feed_failed, start, listing, headers, handle_httpstatus_list=[304]
         )

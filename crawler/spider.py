@@ -23,7 +23,7 @@ from crawler.replay import ReplayMixin
 from crawler.resolver import refusal
 from crawler.responses import WHY, NotText, conditional_headers, download_slot, page_text, utcnow
 from crawler.sources import SourcesMixin
-from crawler.state import CrawlOptions, CrawlState
+from crawler.state import CrawlOptions, CrawlState, SourceRow, StoredArticle
 from crawler.urls import article_path_info, canonical_url
 from crawler.wordpress import discover
 
@@ -115,20 +115,20 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
         html_mode = False
         for url in self.start_urls:
             key = canonical_url(url)
-            src = self.state.source(key) or {}
-            checked = src.get("checked_at")
+            src = self.state.source(key) or SourceRow(key)
+            checked = src.checked_at
             stale = (
                 self.full
-                or not src.get("mode")
+                or not src.mode
                 or not checked
                 or now - dt.datetime.fromisoformat(checked) >= recheck
-                or (wanted != "auto" and src.get("mode") != wanted)
+                or (wanted != "auto" and src.mode != wanted)
             )
             if stale:
                 yield self._listing_request(url, page=1, backfill=self._backfill(key), start=url, discover=True)
-            elif src["mode"] == "rest":
+            elif src.mode == "rest":
                 yield self._rest_request(url, src)
-            elif src["mode"] == "feed":
+            elif src.mode == "feed":
                 yield self._feed_request(url, src)
             else:
                 html_mode = True
@@ -187,11 +187,11 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
         assert self.state is not None
         key = canonical_url(url)
         cached = self.state.get_listing(key)
-        if page > 1 and (cached is None or cached["status"] != "pending"):
+        if page > 1 and (cached is None or cached.status != "pending"):
             self.state.mark_listing_pending(key, page)
         headers = {}
         if cached and not discover:  # discovery needs the page itself, not a 304
-            headers = conditional_headers(cached["etag"], cached["last_modified"])
+            headers = conditional_headers(cached.etag, cached.last_modified)
         return scrapy.Request(
             url,
             headers=headers,
@@ -218,16 +218,13 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
         start = meta.get("start")
         assert self.state is not None
         if response.status == 304:
-            cached = self.state.get_listing(canonical_url(response.url)) or {
-                "links": [],
-                "next_url": None,
-                "status": "ok",
-            }
-            if cached["status"] != "ok":
+            cached = self.state.get_listing(canonical_url(response.url))
+            if cached is not None and cached.status != "ok":
                 self.state.listing_read(canonical_url(response.url))
             if start:
                 self.readable.add(start)
-            yield from self._handle_listing(response.url, meta, cached["links"], cached.get("next_url"), None)
+            links, next_url = (list(cached.links), cached.next_url) if cached else ([], None)
+            yield from self._handle_listing(response.url, meta, links, next_url, None)
             return
         try:
             text = page_text(response)
@@ -247,23 +244,21 @@ class IcescoSpider(SourcesMixin, ReplayMixin, scrapy.Spider):
             return
         yield from self._handle_listing(response.url, meta, links, next_url, validators)
 
-    def _listed(self, links: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    def _listed(self, links: list[str]) -> tuple[dict[str, str], dict[str, StoredArticle]]:
         """The article ids of listed links, and what the archive knows of them."""
         assert self.state is not None
         ids = {link: aid for link in links if (aid := self.site.url_id(link))}
         return ids, self.state.article_state(ids.values())
 
     def _fetch_unknown(
-        self, ids: dict[str, str], known: dict[str, dict[str, Any]], start: str | None
+        self, ids: dict[str, str], known: dict[str, StoredArticle], start: str | None
     ) -> Iterator[scrapy.Request]:
         """Listed articles the archive lacks, or knows only from a dump (no URL yet: fetched
         once, so the row gains its URL and dates); each asked for once per run, and
         remembered until stored (a failed fetch or a crash leaves them to the next run)."""
         assert self.state is not None
         fresh = [
-            link
-            for link, aid in ids.items()
-            if (aid not in known or not known[aid].get("url")) and aid not in self.requested
+            link for link, aid in ids.items() if (aid not in known or not known[aid].url) and aid not in self.requested
         ]
         self.state.add_pending_articles([(ids[link], link) for link in fresh])
         for link in fresh:

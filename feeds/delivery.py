@@ -80,21 +80,21 @@ def run_digests(
 
     # 1. Interrupted sends and retries whose time has come: the very same bytes again.
     for row in archive.open_deliveries(now):
-        if row["address"] not in configured:
+        if row.address not in configured:
             continue  # unsubscribed: no more mail, ever
-        if row["message"] is None:  # pragma: no cover - pruning keeps what a re-send needs
-            log.error("digest %s to %s: its bytes are gone; not re-sent", row["id"], row["address"])
+        if row.message is None:  # pragma: no cover - pruning keeps what a re-send needs
+            log.error("digest %s to %s: its bytes are gone; not re-sent", row.id, row.address)
             continue
-        data = bytes(row["message"])
+        data = bytes(row.message)
         _attempt(
             cfg,
             archive,
             channel,
-            row["id"],
+            row.id,
             data,
             _message_id(data),
-            row["address"],
-            row["attempts"],
+            row.address,
+            row.attempts,
             now,
             report,
             dry_run,
@@ -113,10 +113,10 @@ def run_digests(
             log.info("%s: new subscriber recorded; articles stored from now on will be sent", address)
             continue
         slot = previous_due(sub, now)
-        done_up_to = sub_row["last_due_at"]
+        done_up_to = sub_row.last_due_at
         if sub.cadence != "immediate" and done_up_to and slot <= dt.datetime.fromisoformat(done_up_to):
             continue  # this scheduled time is done
-        position = int(sub_row["position"] or 0)
+        position = int(sub_row.position or 0)
         if position >= top:
             if sub.cadence != "immediate" and not dry_run:
                 archive.mark_due_done(address, slot, position)
@@ -132,12 +132,12 @@ def run_digests(
         )
         # Considered: up to the last article taken when the digest is full (the rest
         # wait for the next one), else everything up to top.
-        last = rows[-1]["seq"] if len(rows) >= cfg.digest.max_items else top
+        last = rows[-1].seq if len(rows) >= cfg.digest.max_items else top
         if not rows:
             if not dry_run:
                 archive.mark_due_done(address, slot, last)
             continue  # no empty digests
-        rows.sort(key=lambda r: (r["published_at"] or r["first_seen_at"][:10], r["first_seen_at"]), reverse=True)
+        rows.sort(key=lambda r: (r.published_at or r.first_seen_at[:10], r.first_seen_at), reverse=True)
         # Distinct for every digest, even two in one second: the numbers it covers.
         key = f"{sub.cadence}:{_utc(slot)}:{position + 1}-{last}"
         msg = render_digest(
@@ -154,7 +154,7 @@ def run_digests(
             key,
             message_id(address, key),
             data,
-            [r["id"] for r in rows],
+            [r.id for r in rows],
             slot,
             now,
             first_seq=position + 1,

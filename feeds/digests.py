@@ -18,7 +18,7 @@ import hashlib
 import logging
 import urllib.parse
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email import errors
 from email.headerregistry import AddressHeader, HeaderRegistry
@@ -32,6 +32,7 @@ from feeds.settings import DigestSettings, FeedSettings, SiteSettings, Subscribe
 from feeds.subscribers import require_aware, validate_address, zone
 from feeds.templating import with_folder
 from feeds.text import categories, http_url, lead, one_line
+from monitor.archive.rows import DigestRow
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class DigestItem:
 # --- selection ---------------------------------------------------------------------------
 
 
-def matches(sub: Subscriber, row: Mapping[str, Any]) -> bool:
+def matches(sub: Subscriber, row: DigestRow) -> bool:
     """Whether an article is for this subscriber: every non-empty filter must match.
 
     ``languages``: the row's language is one of them; ``categories``: one of the row's
@@ -66,16 +67,16 @@ def matches(sub: Subscriber, row: Mapping[str, Any]) -> bool:
     body. All comparisons ignore case.
     """
     if sub.languages:
-        lang = str(row.get("lang") or "").casefold()
+        lang = str(row.lang or "").casefold()
         if lang not in {w.casefold() for w in sub.languages}:
             return False
     if sub.categories:
-        have = {c.casefold() for c in categories(row.get("categories"))}
+        have = {c.casefold() for c in categories(row.categories)}
         if not have & {c.casefold().strip() for c in sub.categories}:
             return False
     keywords = [k.strip().casefold() for k in sub.keywords if k.strip()]
     if keywords:
-        text = "\n".join(str(row.get(k) or "") for k in ("title", "subtitle", "body")).casefold()
+        text = "\n".join(str(v or "") for v in (row.title, row.subtitle, row.body)).casefold()
         if not any(k in text for k in keywords):
             return False
     return True
@@ -114,9 +115,8 @@ def _human_date(d: dt.date) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
-def _item_date(row: Mapping[str, Any], tz: zoneinfo.ZoneInfo) -> str:
-    for key in ("published_at", "first_seen_at"):
-        value = row.get(key)
+def _item_date(row: DigestRow, tz: zoneinfo.ZoneInfo) -> str:
+    for key, value in (("published_at", row.published_at), ("first_seen_at", row.first_seen_at)):
         if not value or not isinstance(value, str):
             continue
         text = value.strip()
@@ -125,7 +125,7 @@ def _item_date(row: Mapping[str, Any], tz: zoneinfo.ZoneInfo) -> str:
                 return _human_date(dt.date.fromisoformat(text))
             when = dt.datetime.fromisoformat(text)
         except ValueError:
-            log.debug("article %s: unreadable %s %r", row.get("id"), key, value)
+            log.debug("article %s: unreadable %s %r", row.id, key, value)
             continue
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
@@ -145,16 +145,16 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _item(row: Mapping[str, Any], site: str, tz: zoneinfo.ZoneInfo) -> DigestItem:
-    article_id = str(row.get("id") or "")
-    link = http_url(row.get("url"))
+def _item(row: DigestRow, site: str, tz: zoneinfo.ZoneInfo) -> DigestItem:
+    article_id = str(row.id or "")
+    link = http_url(row.url)
     if link is None:
         link = site + "articles/" + urllib.parse.quote(article_id, safe="") if article_id else site
     return DigestItem(
-        title=one_line(row.get("title")) or "(untitled)",
+        title=one_line(row.title) or "(untitled)",
         date=_item_date(row, tz),
         link=link,
-        lead=lead(_text(row.get("subtitle")), _text(row.get("body"))),
+        lead=lead(_text(row.subtitle), _text(row.body)),
     )
 
 
@@ -172,17 +172,18 @@ def template_problem(exc: BaseException, template_dir: str | None) -> str:
 
 def check_templates(settings: DigestSettings, now: dt.datetime) -> None:
     """Render a sample digest once, so that a broken operator template is an error at start."""
-    sample = {
-        "id": "0000000000000000",
-        "title": "Sample title",
-        "subtitle": None,
-        "body": "A sample paragraph.",
-        "url": "https://icesco.org/en/2024/07/11/sample/",
-        "published_at": "2024-07-11",
-        "first_seen_at": now.isoformat(),
-        "categories": "[]",
-        "lang": "en",
-    }
+    sample = DigestRow(
+        seq=0,
+        id="0000000000000000",
+        url="https://icesco.org/en/2024/07/11/sample/",
+        lang="en",
+        title="Sample title",
+        subtitle=None,
+        body="A sample paragraph.",
+        published_at="2024-07-11",
+        first_seen_at=now.isoformat(),
+        categories=(),
+    )
     render_digest(Subscriber(address="reader@example.org"), [sample], now, settings, digest_key="check")
 
 
@@ -197,7 +198,7 @@ def _list_unsubscribe_uris(address: str, settings: DigestSettings) -> list[str]:
 
 def render_digest(
     sub: Subscriber,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[DigestRow],
     now: dt.datetime,
     settings: DigestSettings,
     *,

@@ -14,13 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from feeds.files import write_atomic
 from feeds.render import build_atom, build_json, build_rss
 from feeds.settings import FeedSettings
+from monitor.archive.rows import ArticleRow
 
-Rows = Sequence[Mapping[str, Any]]
+Rows = Sequence[ArticleRow]
 
 
 @dataclass(frozen=True)

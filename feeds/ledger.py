@@ -2,24 +2,25 @@
 (:class:`monitor.archive.Archive`, which owns all SQL) and hands it in, so ``feeds`` imports
 nothing of ``monitor`` (as :mod:`crawler.state` does for the crawler).
 
-Rows are the archive's rows (mappings of column to value): ``subscriptions()`` gives
-``last_due_at`` and ``position`` per address, ``open_deliveries()`` gives ``id``,
-``address``, ``message`` and ``attempts``, ``undelivered()`` the columns a digest shows
-and ``seq``.
+Rows are the archive's typed rows (:mod:`monitor.archive.rows`, the one part of ``monitor``
+``feeds`` may import): ``subscriptions()`` gives a ``SubscriptionRow`` per address,
+``open_deliveries()`` ``OpenDeliveryRow``s, ``undelivered()`` the ``DigestRow``s a digest shows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol
+
+from monitor.archive.rows import DigestRow, OpenDeliveryRow, SubscriptionRow
 
 
 class DigestLedger(Protocol):
     """The archive's side of digests: subscriptions, the articles not yet sent, deliveries."""
 
     # subscriptions: what each subscriber has been sent up to (by article number)
-    def subscriptions(self) -> dict[str, dict[str, Any]]: ...
+    def subscriptions(self) -> dict[str, SubscriptionRow]: ...
     def forget_subscribers_except(self, addresses: set[str]) -> list[str]: ...
     def subscribe(self, address: str, now: dt.datetime) -> None: ...
     def mark_due_done(self, address: str, due_at: dt.datetime, position: int) -> None: ...
@@ -36,7 +37,7 @@ class DigestLedger(Protocol):
         keywords: Iterable[str] = (),
         categories: Iterable[str] = (),
         languages: Iterable[str] = (),
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[DigestRow]: ...
 
     # deliveries: recorded before they are sent, marked after
     def create_delivery(
@@ -52,7 +53,7 @@ class DigestLedger(Protocol):
         first_seq: int,
         last_seq: int,
     ) -> int: ...
-    def open_deliveries(self, now: dt.datetime) -> list[dict[str, Any]]: ...
+    def open_deliveries(self, now: dt.datetime) -> list[OpenDeliveryRow]: ...
     def delivery_sent(self, delivery_id: int, now: dt.datetime) -> None: ...
     def delivery_failed(
         self, delivery_id: int, error: str, *, permanent: bool, retry_at: dt.datetime | None, now: dt.datetime

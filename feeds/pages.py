@@ -6,17 +6,17 @@ HTTP side (:mod:`monitor.web`) only serves them. Dates are shown in the site's t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from feeds.formats import FORMATS
 from feeds.render import article_link
 from feeds.settings import FeedSettings
 from feeds.templating import env
 from feeds.text import http_url
+from monitor.archive.rows import ArticleRow
 
 
-def index_page(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, timezone: str) -> str:
+def index_page(rows: Sequence[ArticleRow], feed: FeedSettings, timezone: str) -> str:
     """The newest articles, linked to their pages, and every feed format for autodiscovery."""
     return env.get_template("index.html.j2").render(
         title=feed.title,
@@ -27,12 +27,12 @@ def index_page(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, timezone: 
     )
 
 
-def article_page(row: Mapping[str, Any], feed: FeedSettings, timezone: str) -> str:
+def article_page(row: ArticleRow, feed: FeedSettings, timezone: str) -> str:
     """One article as archived: title, subtitle, date, a link to the original, paragraphs."""
     return env.get_template("article.html.j2").render(
         title=feed.title,
         row=row,
-        paragraphs=row["body"].split("\n\n"),
-        original=http_url(row.get("url")),  # the article on its site, when that link is safe
+        paragraphs=row.body.split("\n\n"),
+        original=http_url(row.url),  # the article on its site, when that link is safe
         timezone=timezone,
     )

@@ -19,7 +19,7 @@ import logging
 import re
 import uuid
 import zoneinfo
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -30,6 +30,7 @@ from feedgen.feed import FeedGenerator
 
 from feeds.settings import FeedSettings
 from feeds.text import categories, clean_text, http_url, lead, one_line, paragraphs
+from monitor.archive.rows import ArticleRow
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,7 @@ def body_html(body: str) -> str:
     return nh3.clean(markup, tags={"p"}, attributes={}, strip_comments=True)
 
 
-def _optional_str(row: Mapping[str, Any], key: str) -> str:
-    value = row.get(key)
+def _optional_str(value: object, key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -61,14 +61,14 @@ def _optional_str(row: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def summary(row: Mapping[str, Any]) -> str:
+def summary(row: ArticleRow) -> str:
     """Short plain text: the subtitle if any, else the first paragraph, shortened."""
-    return lead(_optional_str(row, "subtitle"), _optional_str(row, "body"))
+    return lead(_optional_str(row.subtitle, "subtitle"), _optional_str(row.body, "body"))
 
 
-def language(row: Mapping[str, Any]) -> str:
+def language(row: ArticleRow) -> str:
     """The article's language tag ("en", "fr", "ar"...), or "" when missing or not a tag."""
-    value = row.get("lang")
+    value = row.lang
     if isinstance(value, str) and _LANGUAGE_TAG.fullmatch(value.strip()):
         return value.strip()
     return ""
@@ -82,12 +82,12 @@ def article_guid(article_id: str) -> str:
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "icesco-monitor:article:" + article_id))
 
 
-def article_link(row: Mapping[str, Any], feed: FeedSettings) -> str:
+def article_link(row: ArticleRow, feed: FeedSettings) -> str:
     """The article's own http(s) URL, else its page on this service (under ``feed.base_url``)."""
-    url = http_url(row.get("url"))
+    url = http_url(row.url)
     if url is not None:
         return url
-    return feed.url("articles/" + quote(str(row["id"]), safe=""))
+    return feed.url("articles/" + quote(str(row.id), safe=""))
 
 
 def parse_time(value: object) -> dt.datetime:
@@ -109,14 +109,13 @@ def parse_time(value: object) -> dt.datetime:
     return stamp.astimezone(dt.UTC)
 
 
-def _stored_time(row: Mapping[str, Any], key: str) -> dt.datetime | None:
-    """``row[key]`` as an aware UTC time, or None when it is missing or unusable."""
-    value = row.get(key)
+def _stored_time(row: ArticleRow, key: str, value: object) -> dt.datetime | None:
+    """``value`` (the row's ``key``) as an aware UTC time, or None when it is missing or unusable."""
     if value:
         try:
             return parse_time(value)
         except (TypeError, ValueError):
-            logger.debug("article %r: unusable %s %r, using the fallback", row.get("id"), key, value)
+            logger.debug("article %r: unusable %s %r, using the fallback", row.id, key, value)
     return None
 
 
@@ -136,14 +135,14 @@ def local_date(value: object, timezone: str) -> str:
         return text[:10]
 
 
-def pub_date(row: Mapping[str, Any]) -> dt.datetime:
+def pub_date(row: ArticleRow) -> dt.datetime:
     """When the article was published: ``published_at``, else when it was first seen."""
-    return _stored_time(row, "published_at") or parse_time(row["first_seen_at"])
+    return _stored_time(row, "published_at", row.published_at) or parse_time(row.first_seen_at)
 
 
-def updated_date(row: Mapping[str, Any]) -> dt.datetime:
+def updated_date(row: ArticleRow) -> dt.datetime:
     """When the article last changed: ``updated_at`` if set, else :func:`pub_date`."""
-    return _stored_time(row, "updated_at") or pub_date(row)
+    return _stored_time(row, "updated_at", row.updated_at) or pub_date(row)
 
 
 def _check_feed_url(name: str, url: str) -> str:
@@ -175,12 +174,12 @@ class FeedArticle:
         return max(self.published, self.updated)
 
 
-def feed_article(row: Mapping[str, Any], feed: FeedSettings) -> FeedArticle:
+def feed_article(row: ArticleRow, feed: FeedSettings) -> FeedArticle:
     """What every format shows of ``row``; raises if the row cannot be rendered."""
-    article_id = row["id"]
+    article_id = row.id
     if not isinstance(article_id, str) or not article_id or clean_text(article_id) != article_id:
         raise ValueError(f"bad article id {article_id!r}")
-    title = row["title"]
+    title = row.title
     if not isinstance(title, str):
         raise TypeError(f"title is {type(title).__name__}, not a string")
     published = pub_date(row)
@@ -191,15 +190,15 @@ def feed_article(row: Mapping[str, Any], feed: FeedSettings) -> FeedArticle:
         title=one_line(title),
         published=published,
         updated=updated,
-        revised=_stored_time(row, "updated_at"),
+        revised=_stored_time(row, "updated_at", row.updated_at),
         summary=summary(row),
-        content_html=body_html(_optional_str(row, "body")),
-        categories=tuple(categories(row.get("categories"))),
+        content_html=body_html(_optional_str(row.body, "body")),
+        categories=tuple(categories(row.categories)),
         language=language(row),
     )
 
 
-def _entry(row: Mapping[str, Any], feed: FeedSettings) -> tuple[FeedEntry, dt.datetime]:
+def _entry(row: ArticleRow, feed: FeedSettings) -> tuple[FeedEntry, dt.datetime]:
     """One feedgen entry and the newest time it carries; raises if the row cannot be rendered."""
     article = feed_article(row, feed)
     entry = FeedEntry()
@@ -230,9 +229,9 @@ _Rendered = TypeVar("_Rendered")
 
 
 def _render_rows(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[ArticleRow],
     feed: FeedSettings,
-    render_row: Callable[[Mapping[str, Any], FeedSettings], tuple[_Rendered, dt.datetime]],
+    render_row: Callable[[ArticleRow, FeedSettings], tuple[_Rendered, dt.datetime]],
 ) -> tuple[list[_Rendered], dt.datetime]:
     """Each row rendered, in order: a row listed twice keeps its first rendering, a row
     that cannot be rendered is logged and left out. Also returns the newest time kept."""
@@ -240,7 +239,7 @@ def _render_rows(
     newest = EPOCH
     seen: set[str] = set()
     for row in rows:
-        article_id = row.get("id") if isinstance(row, Mapping) else None
+        article_id = row.id
         if isinstance(article_id, str) and article_id in seen:
             logger.warning("feed: article %r is listed twice; keeping its first entry", article_id)
             continue
@@ -256,11 +255,11 @@ def _render_rows(
     return rendered, newest
 
 
-def _entries(rows: Sequence[Mapping[str, Any]], feed: FeedSettings) -> tuple[list[FeedEntry], dt.datetime]:
+def _entries(rows: Sequence[ArticleRow], feed: FeedSettings) -> tuple[list[FeedEntry], dt.datetime]:
     return _render_rows(rows, feed, _entry)
 
 
-def _generator(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, self_url: str, self_type: str) -> FeedGenerator:
+def _generator(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str, self_type: str) -> FeedGenerator:
     site_url = _check_feed_url("feed.base_url", feed.base_url)
     _check_feed_url("self_url", self_url)
     entries, newest = _entries(rows, feed)
@@ -279,7 +278,7 @@ def _generator(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, self_url: 
     return gen
 
 
-def build_rss(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, self_url: str) -> bytes:
+def build_rss(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str) -> bytes:
     """RSS 2.0 (with content:encoded and atom:link rel=self to ``self_url``), entries in the given order."""
     data: bytes = _generator(rows, feed, self_url, "application/rss+xml").rss_str(
         pretty=True, encoding="UTF-8", xml_declaration=True
@@ -287,7 +286,7 @@ def build_rss(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, self_url: s
     return data
 
 
-def build_atom(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, self_url: str) -> bytes:
+def build_atom(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str) -> bytes:
     """Atom 1.0 (its id and rel=self: ``self_url``), entries in the given order."""
     data: bytes = _generator(rows, feed, self_url, "application/atom+xml").atom_str(
         pretty=True, encoding="UTF-8", xml_declaration=True
@@ -300,7 +299,7 @@ def rfc3339(stamp: dt.datetime) -> str:
     return stamp.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def _json_item(row: Mapping[str, Any], feed: FeedSettings) -> tuple[dict[str, Any], dt.datetime]:
+def _json_item(row: ArticleRow, feed: FeedSettings) -> tuple[dict[str, Any], dt.datetime]:
     """One JSON Feed item (fixed key order) and the newest time it carries."""
     article = feed_article(row, feed)
     if not article.title:  # as RSS and Atom (feedgen refuses it): the same articles in every format
@@ -322,7 +321,7 @@ def _json_item(row: Mapping[str, Any], feed: FeedSettings) -> tuple[dict[str, An
     return item, article.newest
 
 
-def build_json(rows: Sequence[Mapping[str, Any]], feed: FeedSettings, self_url: str) -> bytes:
+def build_json(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str) -> bytes:
     """JSON Feed 1.1 (its feed_url: ``self_url``), items in the given order (UTF-8, keys in a
     fixed order, no build time).
 

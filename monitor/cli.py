@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
 import logging
 import re
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from feeds.render import local_date
-from monitor.archive import Archive, ArchiveError, storage_hint
+from monitor.archive import Archive, ArchiveError
 from monitor.config import Config, ConfigError, load_config
 from monitor.config_checks import url_problem
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
@@ -87,12 +87,9 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except sqlite3.Error as exc:
-            cfg = ctx.obj if isinstance(ctx.obj, Config) else None
-            if cfg is None:
-                raise
+        except ArchiveError as exc:
             log.debug("database error", exc_info=True)
-            _fail(f"database {cfg.database}: {exc}{storage_hint(Path(cfg.database))}")
+            _fail(str(exc))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -186,21 +183,21 @@ def crawl(
         return
     summary: dict[str, Any] = {
         "run": run_id,
-        "mode": run["mode"],
-        "status": run["status"],
-        "new": run["new"],
-        "updated": run["updated"],
-        "unchanged": run["unchanged"],
-        "errors": run["errors"],
-        "pages_fetched": run["pages_fetched"],
+        "mode": run.mode,
+        "status": run.status,
+        "new": run.new,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "errors": run.errors,
+        "pages_fetched": run.pages_fetched,
         "articles_total": total,
         "seconds": round(time.monotonic() - started, 2),
         "database": str(Path(cfg.database).resolve()),
-        "messages": json.loads(run["messages"] or "[]"),
-        "alarms": json.loads(run.get("alarms") or "[]"),
+        "messages": list(run.messages),
+        "alarms": list(run.alarms),
         "sources": sources,
     }
-    unrecorded = run["status"] == "running"  # the end of the run could not be written (disk full…)
+    unrecorded = run.status == "running"  # the end of the run could not be written (disk full…)
     if unrecorded:
         summary.update({k: v for k, v in outcome.items() if k in summary})
         summary["status"] = "failed"
@@ -230,8 +227,16 @@ def crawl(
 
 def _sources_summary(archive: Archive) -> list[dict[str, Any]]:
     """Per start URL: the source in use, when it was chosen, the REST cursor, why not better."""
-    keys = ("start_url", "mode", "checked_at", "cursor", "last_error")
-    return [{k: s[k] for k in keys} for s in archive.sources()]
+    return [
+        {
+            "start_url": s.start_url,
+            "mode": s.mode,
+            "checked_at": s.checked_at,
+            "cursor": s.cursor,
+            "last_error": s.last_error,
+        }
+        for s in archive.sources()
+    ]
 
 
 def _parse_since(value: str | None) -> str | None:
@@ -260,13 +265,13 @@ def articles(cfg: Config, search: str | None, since: str | None, limit: int, as_
         rows = archive.articles(search=search, since=_parse_since(since), limit=limit)
     for row in rows:
         if as_json:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json.dumps(dataclasses.asdict(row), ensure_ascii=False))
         else:
-            date = local_date(row["published_at"], cfg.site.timezone) or "no date"
-            rev = f"  (rev {row['revision']})" if row["revision"] else ""
-            click.echo(f"{date}  {row['id']}  {row['title']}{rev}")
-            if row["url"]:
-                click.echo(f"{'':12}{row['url']}")
+            date = local_date(row.published_at, cfg.site.timezone) or "no date"
+            rev = f"  (rev {row.revision})" if row.revision else ""
+            click.echo(f"{date}  {row.id}  {row.title}{rev}")
+            if row.url:
+                click.echo(f"{'':12}{row.url}")
     if not as_json:
         click.echo(f"{len(rows)} article(s)", err=True)
 
@@ -282,15 +287,21 @@ def status(cfg: Config, as_json: bool) -> None:
             "config": cfg.source,
             "articles": archive.count(),
             "revisions": archive.revision_count(),
-            "runs": archive.last_runs(10),
-            "digests": {d: n for d, n in archive.metrics()["deliveries"].items()},
+            "runs": [dataclasses.asdict(r) for r in archive.last_runs(10)],
+            "digests": archive.delivery_counts(),
             "failed_digests": [
-                {k: d[k] for k in ("address", "digest_key", "message_id", "attempts", "last_error")}
+                {
+                    "address": d.address,
+                    "digest_key": d.digest_key,
+                    "message_id": d.message_id,
+                    "attempts": d.attempts,
+                    "last_error": d.last_error,
+                }
                 for d in archive.deliveries("failed")[-10:]
             ],
             "subscribers": [s.address for s in cfg.subscribers],
             "sources": _sources_summary(archive),
-            "alarms": json.loads((archive.last_finished_crawl() or {}).get("alarms") or "[]"),
+            "alarms": list(last.alarms) if (last := archive.last_finished_crawl()) else [],
         }
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
-import sqlite3
 import threading
 from typing import Any
 
@@ -23,6 +22,11 @@ LIVE_BATCH = 50  # live articles per transaction (a crash loses at most these, r
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong, for a message that names the database itself."""
+    return exc.reason if isinstance(exc, ArchiveError) else str(exc)
 
 
 class _Writer(threading.Thread):
@@ -44,7 +48,7 @@ class _Writer(threading.Thread):
             archive = Archive(self.database, migrate=False)
         except Exception as exc:
             self.error = exc
-            log.error("database %s: cannot open for storing: %s; the run stops", self.database, exc)
+            log.error("database %s: cannot open for storing: %s; the run stops", self.database, _why(exc))
         try:
             done = False
             while not done:
@@ -67,7 +71,7 @@ class _Writer(threading.Thread):
                     results = archive.store_snapshots(group, utcnow(), fetched=self.fetched)
                 except Exception as exc:  # disk full, read-only database…
                     self.error = exc
-                    log.error("database %s: storing failed: %s; the run stops", self.database, exc)
+                    log.error("database %s: storing failed: %s; the run stops", self.database, _why(exc))
                     continue
                 for result in results:
                     self.stats.new += len(result.new)
@@ -118,10 +122,9 @@ class ArchivePipeline:
                 log.warning("%d earlier run(s) had been killed; marked interrupted", interrupted)
             source = [str(p) for p in spider.paths] if spider.mode == "replay" else list(spider.start_urls)
             self.run_id = self.archive.start_run(spider.mode, utcnow(), source)
-        except (ArchiveError, sqlite3.Error) as exc:  # disk full, read-only…: nothing is fetched or read
-            message = str(exc) if isinstance(exc, ArchiveError) else f"database {self.database}: {exc}"
-            log.error("cannot start the run: %s", message)
-            spider.errors.append(message)
+        except ArchiveError as exc:  # disk full, read-only…: nothing is fetched or read
+            log.error("cannot start the run: %s", exc)
+            spider.errors.append(str(exc))
             spider.stop_reason = "the run could not be started"
             if self.archive is not None:
                 self.archive.close()
@@ -166,7 +169,9 @@ class ArchivePipeline:
                 try:
                     self.archive.save_source(key, **values)
                 except Exception as exc:  # disk full: the next run asks for the same changes again
-                    spider.errors.append(f"database {self.database}: cannot record where {key} was read up to: {exc}")
+                    spider.errors.append(
+                        f"database {self.database}: cannot record where {key} was read up to: {_why(exc)}"
+                    )
 
     def close_spider(self) -> None:
         if self.archive is None or self.writer is None:
@@ -178,7 +183,8 @@ class ArchivePipeline:
         stats.messages = list(spider.errors)
         if self.writer.error is not None:
             stats.messages.append(
-                f"database {self.writer.database}: storing failed, the rest of the run was not stored: {self.writer.error}"
+                f"database {self.writer.database}: storing failed, the rest of the run was not stored:"
+                f" {_why(self.writer.error)}"
             )
         unreadable: list[str] = []
         if spider.mode == "live" and self.writer.error is None:
@@ -194,7 +200,7 @@ class ArchivePipeline:
         try:
             self.archive.finish_run(self.run_id, utcnow(), stats, status)
         except Exception as exc:  # disk full: the run stays 'running', the next crawl marks it interrupted
-            message = f"database {self.database}: cannot record the end of run {self.run_id}: {exc}"
+            message = f"database {self.database}: cannot record the end of run {self.run_id}: {_why(exc)}"
             log.error("%s", message)
             stats.messages.append(message)
             stats.errors = len(stats.messages)

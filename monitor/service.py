@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -31,11 +30,6 @@ from monitor.web import FeedCache, WebServer, raise_fd_limit
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 5  # seconds a crawl subprocess gets to stop after SIGTERM
-
-
-def _named(exc: Exception, database: str) -> str:
-    """An error as one line that names the database (SQLite's own messages do not)."""
-    return f"database {database}: {exc}" if isinstance(exc, sqlite3.Error) else str(exc)
 
 
 class Service:
@@ -76,8 +70,8 @@ class Service:
     def crawl_job(self) -> None:
         try:
             cmd = self.crawl_command()
-        except (ArchiveError, sqlite3.Error) as exc:  # the demo's replay cursor is in the database
-            log.error("crawl not started: %s", _named(exc, self.cfg.database))
+        except ArchiveError as exc:  # the demo's replay cursor is in the database
+            log.error("crawl not started: %s", exc)
             return
         if cmd is None or self.stopping.is_set():
             return
@@ -123,8 +117,8 @@ class Service:
         try:
             with Archive(self.cfg.database) as archive:
                 self.feeds.refresh(archive)
-        except (ArchiveError, sqlite3.Error, OSError) as exc:  # the feeds served stay the last good ones
-            log.error("feeds not rebuilt: %s", _named(exc, self.cfg.database))
+        except (ArchiveError, OSError) as exc:  # the feeds served stay the last good ones
+            log.error("feeds not rebuilt: %s", exc)
             return
         out = self.cfg.feed.out_dir
         if not out or self.feeds.marker == self.written:
@@ -146,8 +140,8 @@ class Service:
         except LockError as exc:
             log.info("digests skipped: %s", exc)
             return
-        except (ArchiveError, sqlite3.Error, LockFileError) as exc:
-            log.error("digest run failed, what was due stays due: %s", _named(exc, self.cfg.database))
+        except (ArchiveError, LockFileError) as exc:
+            log.error("digest run failed, what was due stays due: %s", exc)
             return
         except TemplateProblem as exc:
             log.error("digest run failed, what was due stays due: %s", exc)

@@ -27,7 +27,7 @@ from feeds.formats import FORMATS, build_all, format_at, write_all
 from feeds.pages import article_page, index_page
 from feeds.render import EPOCH, parse_time, updated_date
 from feeds.settings import FeedSettings
-from monitor.archive import Archive
+from monitor.archive import Archive, ArticleRow, Metrics, RunRow
 from monitor.config import Config
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,10 @@ class Built:
     last_modified: dt.datetime
 
 
-def newest_time(rows: list[dict[str, Any]]) -> dt.datetime:
+def newest_time(rows: list[ArticleRow]) -> dt.datetime:
     """When the feed's content last changed: the newest publication, edit or discovery
     (an article found today may carry an older date)."""
-    times = [max(updated_date(r), parse_time(r["first_seen_at"])) for r in rows]
+    times = [max(updated_date(r), parse_time(r.first_seen_at)) for r in rows]
     return max(times, default=EPOCH)
 
 
@@ -95,7 +95,7 @@ class FeedCache:
         return marker
 
 
-def write_feed_files(out: Path, rows: list[dict[str, Any]], feed: FeedSettings) -> list[Path]:
+def write_feed_files(out: Path, rows: list[ArticleRow], feed: FeedSettings) -> list[Path]:
     """Build every registered format from rows and write each to out (atomically), as
     ``icesco-monitor feed`` does; returns the paths written."""
     return write_all(out, build_all(rows, feed))
@@ -108,7 +108,7 @@ def write_feeds(out: Path, rss: bytes, atom: bytes) -> tuple[Path, Path]:
     return rss_path, atom_path
 
 
-def metrics_text(m: dict[str, Any]) -> str:
+def metrics_text(m: Metrics) -> str:
     """Prometheus text exposition of the archive's counters."""
     lines: list[str] = []
 
@@ -122,21 +122,21 @@ def metrics_text(m: dict[str, Any]) -> str:
         "icesco_crawls_total",
         "counter",
         "Crawl runs by status.",
-        [(f'{{status="{s}"}}', m["runs"].get(s, 0)) for s in statuses],
+        [(f'{{status="{s}"}}', m.runs.get(s, 0)) for s in statuses],
     )
-    metric("icesco_pages_fetched_total", "counter", "Pages fetched (or dumps read) by all crawls.", [("", m["pages"])])
-    metric("icesco_articles_new_total", "counter", "New articles found by all crawls.", [("", m["new"])])
-    metric("icesco_articles_updated_total", "counter", "Edited articles found by all crawls.", [("", m["updated"])])
-    metric("icesco_crawl_errors_total", "counter", "Pages or dumps that failed.", [("", m["errors"])])
+    metric("icesco_pages_fetched_total", "counter", "Pages fetched (or dumps read) by all crawls.", [("", m.pages)])
+    metric("icesco_articles_new_total", "counter", "New articles found by all crawls.", [("", m.new)])
+    metric("icesco_articles_updated_total", "counter", "Edited articles found by all crawls.", [("", m.updated)])
+    metric("icesco_crawl_errors_total", "counter", "Pages or dumps that failed.", [("", m.errors)])
     metric(
         "icesco_crawl_alarms_total",
         "counter",
         "Layout alarms: listings with no article links, articles with no title or body, unreadable REST or feed"
         " answers, start URLs that yielded nothing readable.",
-        [("", m.get("alarms", 0))],
+        [("", m.alarms)],
     )
-    metric("icesco_articles", "gauge", "Articles in the archive.", [("", m["articles"])])
-    d = m["deliveries"]
+    metric("icesco_articles", "gauge", "Articles in the archive.", [("", m.articles)])
+    d = m.deliveries
     metric("icesco_digests_sent_total", "counter", "Digest messages sent.", [("", d.get("sent", 0))])
     metric(
         "icesco_digests_failed_total",
@@ -150,7 +150,7 @@ def metrics_text(m: dict[str, Any]) -> str:
         "Digests waiting for a retry or interrupted.",
         [("", d.get("retry", 0) + d.get("sending", 0))],
     )
-    last = m["last_success"]
+    last = m.last_success
     stamp = dt.datetime.fromisoformat(last).timestamp() if last else 0
     metric(
         "icesco_last_crawl_success_timestamp_seconds",
@@ -161,15 +161,19 @@ def metrics_text(m: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _run_summary(run: RunRow) -> dict[str, Any]:
+    return {"finished_at": run.finished_at, "status": run.status, "errors": run.errors}
+
+
 def health(
-    cfg: Config, last_success: str | None, now: dt.datetime, last_run: dict[str, Any] | None = None
+    cfg: Config, last_success: str | None, now: dt.datetime, last_run: RunRow | None = None
 ) -> tuple[int, dict[str, Any]]:
     """200 when the last crawl succeeded, recently; 503 otherwise."""
     limit = dt.timedelta(minutes=cfg.service.health_max_age_minutes)
     body: dict[str, Any] = {"last_success": last_success, "max_age_minutes": cfg.service.health_max_age_minutes}
-    if last_run is not None and last_run.get("status") == "degraded":
-        alarms = json.loads(last_run.get("alarms") or "[]")
-        body["last_run"] = {k: last_run[k] for k in ("finished_at", "status", "errors")}
+    if last_run is not None and last_run.status == "degraded":
+        alarms = list(last_run.alarms)
+        body["last_run"] = _run_summary(last_run)
         return 503, {
             "status": "degraded: the last crawl could not read the site (has its layout changed?)",
             "alarms": alarms[:10],
@@ -177,8 +181,8 @@ def health(
         }
     if last_success is None:
         return 503, {"status": "no successful crawl yet", **body}
-    if last_run is not None and last_run["status"] != "ok":
-        body["last_run"] = {k: last_run[k] for k in ("finished_at", "status", "errors")}
+    if last_run is not None and last_run.status != "ok":
+        body["last_run"] = _run_summary(last_run)
         return 503, {"status": "last crawl failed", **body}
     age = now - dt.datetime.fromisoformat(last_success)
     body["age_seconds"] = int(age.total_seconds())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawler.items import ArticleItem
-from monitor.archive import Archive, ArchiveError
+from monitor.archive import Archive, ArchiveError, ArticleRow, RevisionRow
 
 pytestmark = pytest.mark.unit
 
@@ -32,7 +32,7 @@ def test_whitespace_and_typography_are_not_edits(db: Path) -> None:
         assert counts(a.store([retyped], T1)) == (0, 0, 1)
         assert a.revisions() == []
         (row,) = a.articles()
-        assert (row["title"], row["first_seen_at"], row["last_seen_at"]) == (
+        assert (row.title, row.first_seen_at, row.last_seen_at) == (
             "ICESCO Holds a “Test” Event",
             "2026-01-01T12:00:00+00:00",
             "2026-01-01T13:00:00+00:00",
@@ -45,15 +45,23 @@ def test_an_edit_is_one_revision_with_the_previous_text(db: Path) -> None:
         result = a.store([item(paras=["It’s the first paragraph.", "A new ending."])], T1, fetched=True)
         assert counts(result) == (0, 1, 0)
         (rev,) = a.revisions()
-        assert {k: rev[k] for k in ("revision", "changed_at", "changed_fields", "old_title", "old_body")} == {
-            "revision": 1,
-            "changed_at": "2026-01-01T13:00:00+00:00",
-            "changed_fields": '["body"]',
-            "old_title": "ICESCO Holds a “Test” Event",
-            "old_body": "It’s the first paragraph.\n\nThe second – and last.",
-        }
+        assert rev == RevisionRow(
+            id=1,
+            article_id=item().id,
+            revision=1,
+            changed_at="2026-01-01T13:00:00+00:00",
+            changed_fields=("body",),
+            old_title="ICESCO Holds a “Test” Event",
+            old_subtitle=None,
+            old_body="It’s the first paragraph.\n\nThe second – and last.",
+            old_hash=item().content_hash,
+            new_hash=item(paras=["It’s the first paragraph.", "A new ending."]).content_hash,
+            source="",
+        )
+        assert a.revisions(item().id) == [rev]
+        assert a.revisions("0000000000000000") == []
         (row,) = a.articles()
-        assert (row["body"], row["revision"], row["updated_at"]) == (
+        assert (row.body, row.revision, row.updated_at) == (
             "It’s the first paragraph.\n\nA new ending.",
             1,
             "2026-01-01T13:00:00+00:00",
@@ -71,10 +79,10 @@ def test_a_dump_article_met_on_the_live_site_is_the_same_row(db: Path) -> None:
         )
         assert counts(a.store([live], T1, fetched=True)) == (0, 0, 1)
         (row,) = a.articles()
-        assert (row["url"], row["published_at"], row["categories"], row["last_fetched_at"]) == (
+        assert (row.url, row.published_at, row.categories, row.last_fetched_at) == (
             "https://icesco.org/en/2026/01/01/icesco-holds-a-test-event/",
             "2026-01-01T09:00:00+00:00",
-            ["News"],
+            ("News",),
             "2026-01-01T13:00:00+00:00",
         )
 
@@ -85,7 +93,7 @@ def test_a_cut_article_is_completed_not_revised(db: Path) -> None:
         assert counts(a.store([item()], T1, fetched=True)) == (0, 1, 0)
         assert a.revisions() == []
         (row,) = a.articles()
-        assert (row["body"], row["partial"], row["revision"]) == (
+        assert (row.body, row.partial, row.revision) == (
             "It’s the first paragraph.\n\nThe second – and last.",
             0,
             0,
@@ -132,11 +140,11 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 def test_full_text_search_follows_edits_but_not_touches(db: Path) -> None:
     with Archive(db) as a:
         a.store([item()], T0)
-        assert [r["title"] for r in a.articles(search="second")] == ["ICESCO Holds a “Test” Event"]
+        assert [r.title for r in a.articles(search="second")] == ["ICESCO Holds a “Test” Event"]
         a.store([item()], T1)  # unchanged: only last_seen_at moves
         a.store([item(paras=["It’s the first paragraph.", "A new ending."])], T1 + dt.timedelta(hours=1), fetched=True)
         assert a.articles(search="second") == []
-        assert [r["title"] for r in a.articles(search="ending")] == ["ICESCO Holds a “Test” Event"]
+        assert [r.title for r in a.articles(search="ending")] == ["ICESCO Holds a “Test” Event"]
         integrity = a.conn.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")
         assert integrity.fetchall() == []
 
@@ -155,7 +163,7 @@ def test_an_old_database_is_migrated_without_loss(db: Path) -> None:
             " VALUES ('0123456789abcdef', 'en', 'T', 'B', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', 'h')"
         )
     with Archive(db) as a:
-        assert [(r["id"], r["title"], r["body"]) for r in a.articles()] == [("0123456789abcdef", "T", "B")]
+        assert [(r.id, r.title, r.body, r.seq) for r in a.articles()] == [("0123456789abcdef", "T", "B", 1)]
         assert a.start_run("replay", T0, ["x.txt"]) == 1
         assert a.replayed_sources() == set()
 
@@ -169,11 +177,105 @@ def test_a_shorter_text_is_an_edit_unless_the_copy_may_be_cut(db: Path) -> None:
         assert counts(a.store([item(paras=["It’s the first paragraph."])], T1)) == (0, 1, 0)
         # So is a changed last word, even in a cut copy.
         a.store([item(paras=["It’s the first paragraph.", "The second – and first."], partial=True)], T1)
-        assert [r["changed_fields"] for r in a.revisions()] == ['["body"]', '["body"]']
+        assert [r.changed_fields for r in a.revisions()] == [("body",), ("body",)]
 
 
 def test_snapshots_committed_together_are_still_stored_one_by_one(db: Path) -> None:
     with Archive(db) as a:
         results = a.store_snapshots([[item()], [item(paras=["It’s the first paragraph.", "Edited."])]], T0)
         assert [counts(r) for r in results] == [(1, 0, 0), (0, 1, 0)]
-        assert [r["revision"] for r in a.revisions()] == [1]
+        assert [r.revision for r in a.revisions()] == [1]
+
+
+def test_an_article_reads_back_as_one_typed_row(db: Path) -> None:
+    live = item(
+        url="https://icesco.org/en/2026/01/01/icesco-holds-a-test-event/",
+        published_at="2026-01-01T09:00:00+00:00",
+        categories=["News", "Events", "News"],
+        source="https://icesco.org/en/2026/01/01/icesco-holds-a-test-event/",
+    )
+    with Archive(db) as a:
+        a.store([live], T0, fetched=True)
+        expected = ArticleRow(
+            id=live.id,
+            url="https://icesco.org/en/2026/01/01/icesco-holds-a-test-event/",
+            lang="en",
+            slug="icesco-holds-a-test-event",
+            title="ICESCO Holds a “Test” Event",
+            subtitle=None,
+            body="It’s the first paragraph.\n\nThe second – and last.",
+            published_at="2026-01-01T09:00:00+00:00",
+            modified_at=None,
+            categories=("Events", "News"),
+            first_seen_at="2026-01-01T12:00:00+00:00",
+            last_seen_at="2026-01-01T12:00:00+00:00",
+            last_fetched_at="2026-01-01T12:00:00+00:00",
+            updated_at=None,
+            content_hash=live.content_hash,
+            revision=0,
+            partial=0,
+            source="https://icesco.org/en/2026/01/01/icesco-holds-a-test-event/",
+            seq=1,
+        )
+        assert a.article(live.id) == expected
+        assert a.articles() == [expected]
+        assert a.article("0000000000000000") is None
+
+
+# --- one exception at the edge, naming the database -----------------------------------------
+
+
+def corrupt_table(db: Path, table: str) -> None:
+    """Overwrite the root page of ``table`` in the database file, as a bad disk or a stray
+    write would (the database is closed and its WAL checkpointed first)."""
+    with Archive(db) as a:
+        a.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (root,) = a.conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+        (size,) = a.conn.execute("PRAGMA page_size").fetchone()
+    with open(db, "r+b") as f:
+        f.seek((root - 1) * size)
+        f.write(b"\xff" * size)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda a: a.articles(), id="articles"),
+        pytest.param(lambda a: a.article(item().id), id="article"),
+        pytest.param(lambda a: a.store([item(paras=["Edited."])], T1), id="store"),
+        pytest.param(lambda a: a.undelivered("reader@example.org", 0, 9, 10), id="undelivered"),
+        pytest.param(lambda a: a.due_for_revisit(T1, T0 - dt.timedelta(days=14)), id="due_for_revisit"),
+    ],
+)
+def test_a_corrupted_database_file_is_an_archive_error_naming_it(db: Path, call) -> None:
+    with Archive(db) as a:
+        a.store([item(), item("Another Event")], T0, fetched=True)
+    corrupt_table(db, "articles")
+    with Archive(db) as a, pytest.raises(ArchiveError) as caught:
+        call(a)
+    assert str(caught.value) == f"database {db}: database disk image is malformed"
+    assert (caught.value.path, caught.value.reason) == (db, "database disk image is malformed")
+    assert type(caught.value.__cause__) is sqlite3.DatabaseError
+
+
+def test_a_refused_write_is_an_archive_error_and_the_snapshot_is_not_half_stored(db: Path) -> None:
+    with Archive(db) as a:
+        a.store([item()], T0)
+        a.conn.execute(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON revisions BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+        edited = item(paras=["It’s the first paragraph.", "A new ending."])
+        with pytest.raises(ArchiveError) as caught:
+            a.store([item("A New Article"), edited], T1)
+        assert str(caught.value) == f"database {db}: database or disk is full"
+        assert type(caught.value.__cause__) is sqlite3.IntegrityError
+        assert [(r.title, r.body, r.revision) for r in a.articles()] == [
+            ("ICESCO Holds a “Test” Event", "It’s the first paragraph.\n\nThe second – and last.", 0)
+        ]
+
+
+def test_every_public_method_raises_only_archive_errors() -> None:
+    public = [name for name in dir(Archive) if not name.startswith("_") and callable(getattr(Archive, name))]
+    assert [name for name in public if not hasattr(getattr(Archive, name), "__wrapped__")] == []
+    # every part's methods are there: articles, frontier (the crawl state), runs, ledger
+    assert {"store", "articles", "source", "get_listing", "finish_run", "create_delivery", "close"} <= set(public)

@@ -19,7 +19,7 @@ from feeds.delivery import run_digests
 from feeds.digests import message_id, render_digest
 from feeds.mailer import Credentials, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError, message_bytes
 from feeds.settings import DigestSettings, PublishConfig, SmtpSettings, Subscriber
-from monitor.archive import Archive
+from monitor.archive import Archive, DigestRow
 from monitor.config import Config
 
 pytestmark = pytest.mark.integration
@@ -34,17 +34,18 @@ FILE_NAME = MID.strip("<>") + ".eml"  # 32 hex digits @ the domain, .eml
 def ledger_bytes(**settings: str) -> bytes:
     """A digest as the ledger keeps it (``message_bytes`` of the rendered message)."""
     rows = [
-        {
-            "id": "0123456789abcdef",
-            "url": "https://icesco.org/en/2024/07/11/icesco-and-unesco/",
-            "title": "ICESCO and UNESCO sign an agreement",
-            "subtitle": None,
-            "body": "The two organisations met in Rabat.\n\nA second paragraph: café, مرحبا.",
-            "published_at": "2024-07-11",
-            "categories": ["news"],
-            "first_seen_at": "2024-07-11T10:00:00+00:00",
-            "updated_at": "2024-07-11T10:00:00+00:00",
-        }
+        DigestRow(
+            seq=1,
+            id="0123456789abcdef",
+            url="https://icesco.org/en/2024/07/11/icesco-and-unesco/",
+            lang="en",
+            title="ICESCO and UNESCO sign an agreement",
+            subtitle=None,
+            body="The two organisations met in Rabat.\n\nA second paragraph: café, مرحبا.",
+            published_at="2024-07-11",
+            first_seen_at="2024-07-11T10:00:00+00:00",
+            categories=("news",),
+        )
     ]
     msg = render_digest(Subscriber(address=READER), rows, T, DigestSettings(**settings), digest_key=KEY)
     assert msg["Message-ID"] == MID

@@ -28,6 +28,7 @@ from feeds.mailer import (
 )
 from feeds.settings import DigestSettings, SmtpSettings, Subscriber
 from feeds.subscribers import AddressError, previous_due, validate_address
+from monitor.archive import DigestRow
 
 pytestmark = pytest.mark.integration
 
@@ -39,23 +40,22 @@ UNSUBSCRIBE_LINE = (
 )
 
 
-def row(**kw: Any) -> dict[str, Any]:
+def row(**kw: Any) -> DigestRow:
+    """What a digest reads of an article; ``kw`` may put in values of any type (hostile rows)."""
     base: dict[str, Any] = {
+        "seq": 1,
         "id": "0123456789abcdef",
         "url": "https://icesco.org/en/2024/07/11/icesco-and-unesco/",
         "lang": "en",
-        "slug": "icesco-and-unesco",
         "title": "ICESCO and UNESCO sign an agreement",
         "subtitle": None,
         "body": "The two organisations met in Rabat.\n\nA second paragraph.",
         "published_at": "2024-07-11",
-        "categories": ["news"],
         "first_seen_at": "2024-07-11T10:00:00+00:00",
-        "updated_at": "2024-07-11T10:00:00+00:00",
-        "revision": 1,
+        "categories": ("news",),
     }
     base.update(kw)
-    return base
+    return DigestRow(**base)
 
 
 ROWS = [
@@ -63,7 +63,6 @@ ROWS = [
     row(
         id="fedcba9876543210",
         url=None,
-        slug="youth-forum",
         title="Youth forum in Baku",
         subtitle="Young leaders discuss heritage.",
         body="Body text.",
@@ -75,7 +74,6 @@ ROWS = [
         id="00000000000000aa",
         url="https://icesco.org/fr/2024/07/08/colloque/",
         lang="fr",
-        slug="colloque",
         title="Colloque à Rabat",
         published_at=None,
         body="Un paragraphe.",
@@ -187,7 +185,7 @@ def test_address_error_is_a_value_error() -> None:
         (Subscriber("r@example.org", keywords=("unesco",), categories=("news",), languages=("en",)), row(), True),
     ],
 )
-def test_matches(sub: Subscriber, article: dict[str, Any], expected: bool) -> None:
+def test_matches(sub: Subscriber, article: DigestRow, expected: bool) -> None:
     assert matches(sub, article) is expected
 
 
@@ -690,7 +688,7 @@ def test_operator_templates_run_in_a_sandbox(tmp_path: Path) -> None:
         render_digest(Subscriber(address="reader@example.org"), [row()], NOW, settings, digest_key="k")
     (tmp_path / "digest.txt.j2").write_text("{% for i in items %}* {{ i.title }}\n{% endfor %}", encoding="utf-8")
     msg = render_digest(Subscriber(address="reader@example.org"), [row()], NOW, settings, digest_key="k")
-    assert msg.get_body(("plain",)).get_content() == f"* {row()['title']}\n"
+    assert msg.get_body(("plain",)).get_content() == f"* {row().title}\n"
 
 
 def test_due_times_of_the_configured_cadences() -> None:
@@ -714,7 +712,7 @@ def test_due_times_of_the_configured_cadences() -> None:
 
 from crawler.items import ArticleItem  # noqa: E402
 from feeds.delivery import DigestReport, run_digests  # noqa: E402
-from monitor.archive import Archive, migrations  # noqa: E402
+from monitor.archive import Archive, SubscriptionRow, migrations  # noqa: E402
 from monitor.config import Config  # noqa: E402
 
 T = dt.datetime(2026, 11, 21, 10, 15, 30, tzinfo=dt.UTC)
@@ -743,12 +741,12 @@ def ledger_config(tmp_path: Path, *subscribers: dict[str, Any], **digest: Any) -
 
 def received(archive: Archive, report: DigestReport) -> list[tuple[str, str, list[str]]]:
     """What a run delivered: (To, Subject, titles of the articles in it) per message."""
-    by_id = {d["message_id"]: d for d in archive.deliveries()}
+    by_id = {d.message_id: d for d in archive.deliveries()}
     out = []
     for path in report.written:
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        ids = json.loads(by_id[msg["Message-ID"]]["article_ids"])
-        names = sorted(str((archive.article(i) or {})["title"]) for i in ids)
+        stored = [archive.article(i) for i in by_id[msg["Message-ID"]].article_ids]
+        names = sorted(r.title if r else "(not stored)" for r in stored)
         for name in names:  # the message itself lists them too
             assert name in msg.get_body(("plain",)).get_content()
         out.append((str(msg["To"]), str(msg["Subject"]), names))
@@ -788,11 +786,11 @@ def test_an_immediate_digest_in_the_second_of_the_previous_one_sends_what_waits(
         assert received(a, two) == [(READER, subject.format(2), titles("Second", 2))]
         assert (three.sent, three.written) == (0, [])
         rows = a.deliveries()
-        assert [(d["digest_key"], d["first_seq"], d["last_seq"], d["status"]) for d in rows] == [
+        assert [(d.digest_key, d.first_seq, d.last_seq, d.status) for d in rows] == [
             ("immediate:2026-11-21T10:15:30+00:00:3-5", 3, 5, "sent"),
             ("immediate:2026-11-21T10:15:30+00:00:6-7", 6, 7, "sent"),
         ]
-        assert len({d["message_id"] for d in rows}) == 2
+        assert len({d.message_id for d in rows}) == 2
 
 
 def test_a_full_digest_leaves_the_rest_to_the_next_even_in_one_second(tmp_path: Path) -> None:
@@ -807,7 +805,7 @@ def test_a_full_digest_leaves_the_rest_to_the_next_even_in_one_second(tmp_path: 
             [(READER, "ICESCO news: 2 new articles — 21 November 2026", titles("New", 2, 9))],
             [],
         ]
-        assert [(d["first_seq"], d["last_seq"]) for d in a.deliveries()] == [(1, 4), (5, 8), (9, 10)]
+        assert [(d.first_seq, d.last_seq) for d in a.deliveries()] == [(1, 4), (5, 8), (9, 10)]
 
 
 def test_filters_are_applied_in_sql_and_agree_with_matches(tmp_path: Path) -> None:
@@ -846,11 +844,12 @@ def test_filters_are_applied_in_sql_and_agree_with_matches(tmp_path: Path) -> No
             "meeting@example.org": ["Charlie"],
             "phrase@example.org": ["Alpha"],
         }
-        stored = [a.article(item.id) or {} for item in articles]
+        stored = a.undelivered("nobody@example.org", 0, a.last_seq(), 100)  # every article, as a digest reads it
+        assert [r.title for r in stored] == ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]
         for address, filters in subs.items():
             sub = Subscriber(address=address, **{k: tuple(v) for k, v in filters.items()})
             if address != "phrase@example.org":  # "The heritage of the world" holds both words, not the phrase
-                assert sorted(r["title"] for r in stored if matches(sub, r)) == got[address], address
+                assert sorted(r.title for r in stored if matches(sub, r)) == got[address], address
 
 
 def test_a_check_with_nothing_new_reads_no_article(tmp_path: Path) -> None:
@@ -910,8 +909,13 @@ def test_today_s_ledger_is_migrated_without_a_flood_or_a_loss(tmp_path: Path) ->
     with Archive(path) as a:
         order = [r[0] for r in a.conn.execute("SELECT title FROM articles ORDER BY seq")]
         assert order == ["Before 1", "Before 2", "Before 3", "Same 1", "Same 2", "After 1", "After 2", "After 3"]
-        sub = a.subscription(READER) or {}
-        assert (sub["after_seq"], sub["position"]) == (3, 3)
+        assert a.subscription(READER) == SubscriptionRow(
+            address=READER,
+            subscribed_at=T.isoformat(),
+            last_due_at=(T + dt.timedelta(hours=1)).isoformat(),
+            after_seq=3,
+            position=3,
+        )
         report = run_digests(cfg, a, T + dt.timedelta(hours=2))
         # The old rule (first seen at or after the subscription) once, without what was sent.
         assert received(a, report) == [
@@ -940,20 +944,20 @@ def test_sent_digests_lose_their_bytes_after_the_retention_but_resends_keep_thei
         retrying = run_digests(cfg, a, T + 3 * day)
         assert retrying.retrying == 1
         (waiting,) = a.deliveries("retry")
-        original = bytes(a.conn.execute("SELECT message FROM deliveries WHERE id = ?", (waiting["id"],)).fetchone()[0])
+        original = bytes(a.conn.execute("SELECT message FROM deliveries WHERE id = ?", (waiting.id,)).fetchone()[0])
         a.conn.execute(
-            "UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", ((T + 40 * day).isoformat(), waiting["id"])
+            "UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", ((T + 40 * day).isoformat(), waiting.id)
         )
 
         run_digests(cfg, a, T + 31 * day)
-        kept = [(d["article_ids"], d["status"], d["kept"], bool(d["message_id"])) for d in a.deliveries()]
-        ids = [json.dumps([batch(p, 1)[0].id]) for p in "ABC"]
-        assert kept == [(ids[0], "sent", 0, True), (ids[1], "sent", 1, True), (ids[2], "retry", 1, True)]
+        kept = [(d.article_ids, d.status, d.kept, bool(d.message_id)) for d in a.deliveries()]
+        ids = [(batch(p, 1)[0].id,) for p in "ABC"]
+        assert kept == [(ids[0], "sent", False, True), (ids[1], "sent", True, True), (ids[2], "retry", True, True)]
 
         cfg.digest.outbox = str(tmp_path / "outbox")
         resent = run_digests(cfg, a, T + 41 * day)
         assert resent.sent == 1 and resent.written[0].read_bytes() == original
-        assert [d["kept"] for d in a.deliveries()] == [0, 0, 1]  # B is 39 days old now; C was sent just now
+        assert [d.kept for d in a.deliveries()] == [False, False, True]  # B is 39 days old now; C was sent just now
 
 
 def test_revisions_are_counted_without_reading_them(tmp_path: Path) -> None:

@@ -13,26 +13,37 @@ from jinja2.sandbox import SecurityError
 from feeds import templating
 from feeds.pages import article_page, index_page
 from feeds.settings import FeedSettings
+from monitor.archive import ArticleRow
 
 pytestmark = pytest.mark.unit
 
 INFO = FeedSettings(title="News <mirror>")
 
 
-def row(**overrides: Any) -> dict[str, Any]:
+def row(**overrides: Any) -> ArticleRow:
     values: dict[str, Any] = {
         "id": "0123456789abcdef",
         "url": "https://icesco.org/en/2024/07/11/a/",
         "lang": "en",
+        "slug": "a",
         "title": "ICESCO & UNESCO",
         "subtitle": None,
         "body": "One.\n\nTwo <b>bold</b>.",
         "published_at": None,
+        "modified_at": None,
+        "categories": (),
         "first_seen_at": "2024-07-11T23:30:00+00:00",  # 12 July in Tokyo, 12 July 00:30 in Rabat
+        "last_seen_at": "2024-07-11T23:30:00+00:00",
+        "last_fetched_at": None,
+        "updated_at": None,
+        "content_hash": "h",
         "revision": 0,
+        "partial": 0,
+        "source": None,
+        "seq": 1,
     }
     values.update(overrides)
-    return values
+    return ArticleRow(**values)
 
 
 def test_the_index_dates_articles_in_the_site_time_zone() -> None:

@@ -3,6 +3,7 @@ content; the format registry."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import json
@@ -30,6 +31,7 @@ from feeds.render import (
     pub_date,
 )
 from feeds.settings import FeedSettings
+from monitor.archive import ArticleRow
 
 pytestmark = pytest.mark.unit
 
@@ -40,8 +42,9 @@ CONTENT_NS = "{http://purl.org/rss/1.0/modules/content/}encoded"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 
 
-def make_row(n: int, **overrides: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
+def make_row(n: int, **overrides: Any) -> ArticleRow:
+    """An archive row; ``overrides`` may put in values of any type (hostile rows)."""
+    values: dict[str, Any] = {
         "id": f"{n:016x}",
         "url": f"https://icesco.org/en/2024/07/{n:02d}/article-{n}/",
         "lang": "en",
@@ -51,13 +54,19 @@ def make_row(n: int, **overrides: Any) -> dict[str, Any]:
         "body": f"First paragraph of article {n}.\n\nSecond paragraph.",
         "published_at": f"2024-07-{n:02d}",
         "modified_at": None,
-        "categories": ["News"],
+        "categories": ("News",),
         "first_seen_at": f"2024-07-{n:02d}T12:00:00+00:00",
+        "last_seen_at": f"2024-07-{n:02d}T12:00:00+00:00",
+        "last_fetched_at": None,
         "updated_at": None,
+        "content_hash": f"hash-{n}",
         "revision": 0,
+        "partial": 0,
+        "source": None,
+        "seq": n,
     }
-    row.update(overrides)
-    return row
+    values.update(overrides)
+    return ArticleRow(**values)
 
 
 def parse(data: bytes) -> Any:
@@ -129,7 +138,7 @@ def test_article_guid_is_a_uuid5_of_the_id_only() -> None:
     ],
 )
 def test_article_link_is_http_or_the_service_page(url: str | None, expected: str) -> None:
-    assert article_link({"id": "0123456789abcdef", "url": url}, FEED) == expected
+    assert article_link(make_row(1, id="0123456789abcdef", url=url), FEED) == expected
 
 
 @pytest.mark.parametrize(
@@ -147,16 +156,16 @@ def test_article_link_is_http_or_the_service_page(url: str | None, expected: str
 def test_pub_date_is_published_at_else_first_seen(
     published_at: str | None, first_seen_at: str, expected: dt.datetime
 ) -> None:
-    stamp = pub_date({"published_at": published_at, "first_seen_at": first_seen_at})
+    stamp = pub_date(make_row(1, published_at=published_at, first_seen_at=first_seen_at))
     assert stamp == expected
     assert stamp.utcoffset() == dt.timedelta(0)
 
 
 def test_pub_date_without_any_time_raises_instead_of_using_now() -> None:
-    with pytest.raises(KeyError, match="first_seen_at"):
-        pub_date({"published_at": None})
+    with pytest.raises(ValueError, match="not a date: None"):
+        pub_date(make_row(1, published_at=None, first_seen_at=None))
     with pytest.raises(ValueError):
-        pub_date({"published_at": None, "first_seen_at": "garbage"})
+        pub_date(make_row(1, published_at=None, first_seen_at="garbage"))
 
 
 # ------------------------------------------------------------------ the feeds
@@ -244,7 +253,7 @@ def test_same_rows_same_bytes(kind: str) -> None:
     rows = [make_row(2, updated_at="2024-07-05T10:00:00+00:00"), make_row(1, url=None, published_at=None)]
     first = BUILDERS[kind](rows, FEED)
     time.sleep(1.05)  # a build time would show up at one-second resolution
-    second = BUILDERS[kind]([dict(r) for r in rows], FEED)
+    second = BUILDERS[kind]([dataclasses.replace(r) for r in rows], FEED)  # equal rows, other objects
     assert first == second
     assert first.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n")
     assert b"python-feedgen" not in first
@@ -427,16 +436,14 @@ def test_hostile_rss_title_is_one_line_in_the_xml() -> None:
 
 @pytest.mark.parametrize("kind", ["rss", "atom"])
 def test_a_bad_row_is_skipped_and_the_rest_kept(kind: str, caplog: pytest.LogCaptureFixture) -> None:
-    no_title = make_row(2)
-    del no_title["title"]
-    rows: list[Any] = [
+    rows = [
         make_row(1),
-        no_title,
+        make_row(2, title=b"Article 2"),
         make_row(3, title=None),
         make_row(4, title=" \r\n\x00 "),  # nothing left: feedgen refuses an empty Atom title
         make_row(5, published_at=None, first_seen_at=None),
         make_row(6, body=12345),
-        {"title": "no id", "first_seen_at": "2024-07-01T00:00:00+00:00"},
+        make_row(8, id=None, title="no id"),
         make_row(7),
     ]
     with caplog.at_level(logging.WARNING, logger="feeds.render"):
@@ -445,12 +452,12 @@ def test_a_bad_row_is_skipped_and_the_rest_kept(kind: str, caplog: pytest.LogCap
     assert [e.id for e in parsed.entries] == [guid(1), guid(7)]
     skipped = [r.getMessage() for r in caplog.records if r.name == "feeds.render"]
     assert skipped == [
-        "feed: skipping article '0000000000000002': KeyError: 'title'",
+        "feed: skipping article '0000000000000002': TypeError: title is bytes, not a string",
         "feed: skipping article '0000000000000003': TypeError: title is NoneType, not a string",
         "feed: skipping article '0000000000000004': ValueError: Required fields not set",
         "feed: skipping article '0000000000000005': ValueError: not a date: None",
         "feed: skipping article '0000000000000006': TypeError: body is int, not a string",
-        "feed: skipping article None: KeyError: 'id'",
+        "feed: skipping article None: ValueError: bad article id None",
     ]
     assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "feeds.render")
 
@@ -584,7 +591,7 @@ def test_json_feed_same_rows_same_bytes() -> None:
     rows = [make_row(2, updated_at="2024-07-05T10:00:00+00:00"), make_row(1, url=None, published_at=None)]
     first = build_json(rows, FEED, JSON_URL)
     time.sleep(1.05)  # a build time would show up at one-second resolution
-    assert build_json([dict(r) for r in rows], FEED, JSON_URL) == first
+    assert build_json([dataclasses.replace(r) for r in rows], FEED, JSON_URL) == first
     edited = [make_row(2, title="Edited", updated_at="2024-07-06T10:00:00+00:00"), rows[1]]
     after = json_feed(edited)["items"]
     assert [i["id"] for i in after] == [i["id"] for i in json.loads(first)["items"]]  # an edit keeps the id
@@ -614,16 +621,14 @@ def test_json_feed_hostile_content() -> None:
 
 
 def test_json_feed_skips_what_rss_skips(caplog: pytest.LogCaptureFixture) -> None:
-    no_title = make_row(2)
-    del no_title["title"]
-    rows: list[Any] = [
+    rows = [
         make_row(1),
-        no_title,
+        make_row(2, title=b"Article 2"),
         make_row(3, title=None),
         make_row(4, title=" \r\n\x00 "),
         make_row(5, published_at=None, first_seen_at=None),
         make_row(6, body=12345),
-        {"title": "no id", "first_seen_at": "2024-07-01T00:00:00+00:00"},
+        make_row(8, id=None, title="no id"),
         make_row(7, lang="<script>"),  # not a language tag: left out
         make_row(1, title="Again"),
     ]
@@ -635,12 +640,12 @@ def test_json_feed_skips_what_rss_skips(caplog: pytest.LogCaptureFixture) -> Non
     ]
     assert [e.id for e in parse(build_rss(rows, FEED, RSS_URL)).entries] == [i["id"] for i in items]
     assert [r.getMessage() for r in caplog.records if r.name == "feeds.render"][:7] == [
-        "feed: skipping article '0000000000000002': KeyError: 'title'",
+        "feed: skipping article '0000000000000002': TypeError: title is bytes, not a string",
         "feed: skipping article '0000000000000003': TypeError: title is NoneType, not a string",
         "feed: skipping article '0000000000000004': ValueError: Required fields not set: title is empty",
         "feed: skipping article '0000000000000005': ValueError: not a date: None",
         "feed: skipping article '0000000000000006': TypeError: body is int, not a string",
-        "feed: skipping article None: KeyError: 'id'",
+        "feed: skipping article None: ValueError: bad article id None",
         "feed: article '0000000000000001' is listed twice; keeping its first entry",
     ]
 

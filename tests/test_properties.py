@@ -16,6 +16,7 @@ from crawler.urls import article_id, canonical_url, slugify
 from feeds.digests import render_digest
 from feeds.formats import FORMATS
 from feeds.settings import DigestSettings, FeedSettings, Subscriber
+from monitor.archive import ArticleRow, DigestRow
 
 pytestmark = pytest.mark.unit
 
@@ -104,28 +105,47 @@ hostile = st.text(st.characters(blacklist_categories=()), max_size=80) | st.samp
 @QUICK
 @given(hostile, hostile, hostile)
 def test_feeds_stay_valid_and_mail_headers_intact(title: str, body: str, url: str) -> None:
-    row = {
-        "id": "0123456789abcdef",
-        "url": url,
-        "lang": "en",
-        "slug": "x",
-        "title": title or "t",
-        "subtitle": None,
-        "body": body or "b",
-        "published_at": "2026-01-01",
-        "modified_at": None,
-        "categories": [title],
-        "first_seen_at": "2026-01-01T00:00:00+00:00",
-        "updated_at": None,
-        "revision": 0,
-    }
+    row = ArticleRow(
+        id="0123456789abcdef",
+        url=url,
+        lang="en",
+        slug="x",
+        title=title or "t",
+        subtitle=None,
+        body=body or "b",
+        published_at="2026-01-01",
+        modified_at=None,
+        categories=(title,),
+        first_seen_at="2026-01-01T00:00:00+00:00",
+        last_seen_at="2026-01-01T00:00:00+00:00",
+        last_fetched_at=None,
+        updated_at=None,
+        content_hash="h",
+        revision=0,
+        partial=0,
+        source=None,
+        seq=1,
+    )
     data = FORMATS["rss"].render([row], FeedSettings())
     parsed = feedparser.parse(data)
     assert not parsed.bozo
     assert all(e.link.startswith(("http://", "https://")) for e in parsed.entries)
     msg = render_digest(
         Subscriber(address="reader@example.org"),
-        [row],
+        [
+            DigestRow(
+                seq=1,
+                id=row.id,
+                url=url,
+                lang="en",
+                title=row.title,
+                subtitle=None,
+                body=row.body,
+                published_at=row.published_at,
+                first_seen_at=row.first_seen_at,
+                categories=row.categories,
+            )
+        ],
         dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
         DigestSettings(),
         digest_key="k",

@@ -17,7 +17,7 @@ from helpers import get
 from crawler.items import ArticleItem
 from feeds.formats import FORMATS
 from feeds.render import article_guid
-from monitor.archive import Archive, RunStats
+from monitor.archive import Archive, RunRow, RunStats
 from monitor.config import Config
 from monitor.web import FeedCache, WebServer, health, write_feed_files
 
@@ -79,7 +79,7 @@ def test_json_feed_is_served_with_validators(server: tuple[str, Config]) -> None
     assert headers["Last-Modified"] == "Sat, 03 Jan 2026 12:00:00 GMT"  # as the RSS feed: when the newest was found
     assert headers["Cache-Control"] == "max-age=300" and int(headers["Content-Length"]) == len(body)
     with Archive(cfg.database) as a:
-        first_id, second_id = a.articles(search="First")[0]["id"], a.articles(search="Three")[0]["id"]
+        first_id, second_id = a.articles(search="First")[0].id, a.articles(search="Three")[0].id
     assert json.loads(body) == {
         "version": "https://jsonfeed.org/version/1.1",
         "title": "ICESCO news (icesco-monitor)",
@@ -217,7 +217,7 @@ def test_health_metrics_and_pages(server: tuple[str, Config]) -> None:
     ]
     assert "First &lt;b&gt;Title&lt;/b&gt;" in page and "<b>Title" not in page
     with Archive(cfg.database) as a:
-        second = a.articles(search="Three")[0]["id"]
+        second = a.articles(search="Three")[0].id
     status, _, body = get(f"{base}/articles/{second}")
     assert status == 200 and "<p>Three.</p>" in body.decode()
     assert get(f"{base}/articles/0000000000000000")[0] == 404
@@ -230,9 +230,30 @@ def test_health_goes_stale() -> None:
     recent = (now - dt.timedelta(minutes=10)).isoformat()
     old = (now - dt.timedelta(hours=4)).isoformat()
     assert health(cfg, recent, now)[0] == 200
-    failed = {"finished_at": recent, "status": "failed", "errors": 3}
-    assert health(cfg, recent, now, failed)[1]["status"] == "last crawl failed"
-    assert health(cfg, recent, now, failed)[0] == 503
+    failed = RunRow(
+        id=2,
+        started_at=recent,
+        finished_at=recent,
+        mode="live",
+        status="failed",
+        pages_fetched=1,
+        new=0,
+        updated=0,
+        unchanged=0,
+        errors=3,
+        messages=("x: HTTP 500",) * 3,
+        source=("https://icesco.org/en/category/news/",),
+        alarms=(),
+    )
+    assert health(cfg, recent, now, failed) == (
+        503,
+        {
+            "status": "last crawl failed",
+            "last_success": recent,
+            "max_age_minutes": cfg.service.health_max_age_minutes,
+            "last_run": {"finished_at": recent, "status": "failed", "errors": 3},
+        },
+    )
     status, body = health(cfg, old, now)
     assert (status, body["status"], body["age_seconds"]) == (503, "stale", 14400)
     assert email.utils.format_datetime(now, usegmt=True) == "Thu, 01 Jan 2026 12:00:00 GMT"

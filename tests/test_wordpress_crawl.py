@@ -244,7 +244,7 @@ def test_a_broken_layout_raises_the_alarm(wp: WordPress, tmp_path: Path) -> None
     loaded = load_config(cfg)
     with Archive(loaded.database) as archive:
         code, body = health(loaded, archive.last_good_crawl(), dt.datetime.now(dt.UTC), archive.last_finished_crawl())
-        assert archive.metrics()["alarms"] == 6
+        assert archive.metrics().alarms == 6
     assert (code, body["status"], body["alarms"]) == (
         503,
         "degraded: the last crawl could not read the site (has its layout changed?)",
