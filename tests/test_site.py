@@ -277,7 +277,7 @@ def test_the_web_serves_an_article_with_a_site_prefixed_id(tmp_path: Path) -> No
             dt.datetime(2026, 1, 3, 12, tzinfo=dt.UTC),
         )
         (row,) = archive.articles()
-    assert row["id"] == BUDGET_ID
+    assert row.id == BUDGET_ID
     cfg = load_config(write(tmp_path, f"database: {db}"))
     srv = WebServer(cfg, FeedCache(cfg), "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)

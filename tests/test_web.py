@@ -367,3 +367,29 @@ def test_shutdown_is_prompt_and_closes_the_port(tmp_path: Path) -> None:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
     finally:
         idle.close()
+
+
+def test_pages_carry_a_strict_csp_and_their_style_sheet_is_served(server: tuple[str, Config]) -> None:
+    """HTML pages: no script, styles from /static/ only (nothing inline); the sheet is a file."""
+    base, cfg = server
+    with Archive(cfg.database) as a:
+        first = a.articles()[0].id
+    for path in ("/", f"/articles/{first}"):
+        status, headers, body = get(base + path)
+        assert (status, headers["Content-Security-Policy"], headers["X-Frame-Options"]) == (
+            200,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none';"
+            " frame-ancestors 'none'",
+            "DENY",
+        )
+        page = body.decode()
+        assert (re.findall(r"<(?:style|script)\b", page), re.findall(r'<link rel="stylesheet"[^>]*>', page)) == (
+            [],
+            ['<link rel="stylesheet" href="/static/style.css">'],
+        )
+    status, headers, body = get(f"{base}/static/style.css")
+    shipped = (Path(__file__).resolve().parent.parent / "feeds" / "static" / "style.css").read_bytes()
+    assert (status, headers["Content-Type"], body) == (200, "text/css; charset=utf-8", shipped)
+    assert get(f"{base}/static/nope.css")[0] == 404
+    assert get(f"{base}/static/../config.css")[0] == 404
+    assert "Content-Security-Policy" not in get(f"{base}/feed.xml")[1]

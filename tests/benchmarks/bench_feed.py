@@ -61,12 +61,12 @@ def query_plan(archive: Archive, sql: str) -> str:
 
 def feed_build_times(db: Path, runs: int) -> dict[str, Any]:
     """The work behind a feed (re)build, as FeedCache.refresh and `icesco-monitor feed` do it."""
-    from feeds.render import build_atom, build_rss
+    from feeds.formats import FORMATS
     from monitor.config import Config
-    from monitor.web import feed_info
 
     cfg = Config(database=str(db))
-    info = feed_info(cfg)
+    build_rss, build_atom = FORMATS["rss"].render, FORMATS["atom"].render
+    info = cfg.feed
     out: dict[str, Any] = {}
     with Archive(db, migrate=False) as archive:
         out["articles"] = archive.count()
