@@ -251,7 +251,7 @@ def test_the_index_shows_the_archive(chromium: str, service: tuple[str, Path], b
     page = load(f"{base}/")
     log.info("chromium: screenshot %.2f s, DOM %.2f s", shot.seconds, page.seconds)
     with Archive(db, migrate=False) as archive:
-        expected = [r["title"] for r in archive.articles(limit=Config().feed.items)]
+        expected = [r.title for r in archive.articles(limit=Config().feed.items)]
         assert archive.count() == len(expected) == 50  # every article of the bundled dumps is on the page
     shown = [a.text_content() for a in lxml.html.fromstring(page.dom).xpath("//ol/li/a[1]")]
     assert shown == expected

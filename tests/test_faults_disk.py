@@ -194,6 +194,7 @@ def test_a_full_disk_is_reported_clearly(full_disk: FullDiskOutcome) -> None:
     out = full_disk
     assert last_json(out.full)["messages"] == [
         f"database {out.db}: storing failed, the rest of the run was not stored: database or disk is full"
+        " (its file system is full: 0 KiB free)"
     ]
     assert "Traceback" not in out.full.stderr, out.full.stderr[-3000:]
     clear_error(out.on_full, f"icesco-monitor: lock file {out.db}.crawl.lock: No space left on device")
