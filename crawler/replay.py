@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from crawler.dumps import DumpError, expand_paths, read_dump
+from crawler.dumpfiles import expand_paths, read_dump
+from crawler.dumps import DumpError
 from crawler.items import ArticleItem, SnapshotItem
 from crawler.state import CrawlOptions
 

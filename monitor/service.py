@@ -19,7 +19,8 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler.dumps import DumpError, expand_paths
+from crawler.dumpfiles import expand_paths
+from crawler.dumps import DumpError
 from feeds.delivery import run_digests
 from feeds.digests import TemplateProblem
 from monitor.archive import Archive, ArchiveError

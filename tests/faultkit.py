@@ -36,7 +36,7 @@ import pytest
 from fakesite import SiteArticle
 from helpers import DUMPS, run_cli, write_config, write_corpus
 
-from crawler.dumps import read_dump
+from crawler.dumpfiles import read_dump
 
 FAULT_RUNS = int(os.environ.get("ICESCO_FAULT_RUNS") or 20)
 SEED = int(os.environ.get("ICESCO_FAULT_SEED") or 20261126)

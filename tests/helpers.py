@@ -247,7 +247,7 @@ def synthetic_dump(sources: list[Any], first: int, per_file: int) -> str:
 
 def real_articles() -> list[Any]:
     """The 50 articles of the bundled dumps, parsed."""
-    from crawler.dumps import read_dump
+    from crawler.dumpfiles import read_dump
 
     return [item for path in sorted(DUMPS.glob("*.txt")) for item in read_dump(path)[0]]
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import DUMPS, SAMPLES
 
-from crawler.dumps import DumpError, DumpMeta, decode, load_meta, parse_dump
+from crawler.dumpfiles import decode, load_meta
+from crawler.dumps import DumpError, DumpMeta, parse_dump
 
 pytestmark = pytest.mark.unit
 

@@ -19,7 +19,7 @@ from faultkit import DUMP_000, LoopbackServer, digest_titles, iso
 from helpers import free_port, last_json, run_cli, write_config
 from smtpsink import SmtpSink
 
-from crawler.dumps import read_dump
+from crawler.dumpfiles import read_dump
 from monitor.archive import Archive
 from monitor.web import metrics_text
 

@@ -14,7 +14,8 @@ from typing import Any
 from common import DUMPS, NOW, Options, db_bytes, mib, progress, run_cli, table, write_config
 from helpers import write_corpus
 
-from crawler.dumps import decode, load_meta, parse_dump
+from crawler.dumpfiles import decode, load_meta
+from crawler.dumps import parse_dump
 from crawler.items import ArticleItem
 from monitor.archive import Archive
 
