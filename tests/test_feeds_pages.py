@@ -207,3 +207,46 @@ def test_one_environment_sandboxed_and_the_operator_folder_first(tmp_path: Path)
         templating.env.from_string("{{ ''.__class__.__mro__ }}").render()
     with pytest.raises(jinja2.UndefinedError):
         templating.env.from_string("{{ nothing.here }}").render()
+
+
+STYLE = Path(__file__).resolve().parent.parent / "feeds" / "static" / "style.css"
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    light, dark = sorted([_luminance(a), _luminance(b)], reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_style_sheet_has_readable_contrast_in_both_schemes() -> None:
+    css = STYLE.read_text(encoding="utf-8")
+    schemes = [
+        dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{6})", block)) for block in re.findall(r":root \{([^}]*)\}", css)
+    ]
+    assert len(schemes) == 2  # light, then dark (prefers-color-scheme)
+    pairs = [
+        ("fg", "bg"),
+        ("muted", "bg"),
+        ("muted", "panel"),
+        ("link", "bg"),
+        ("link", "panel"),
+        ("bg", "link"),  # the current tab, the search button
+        ("ins-fg", "ins-bg"),
+        ("del-fg", "del-bg"),
+    ]
+    ratios = [[round(contrast(s[a], s[b]), 2) for a, b in pairs] for s in schemes]
+    assert ratios == [
+        [16.83, 6.85, 6.18, 6.39, 5.77, 6.39, 7.16, 7.74],
+        [15.48, 8.47, 7.34, 8.65, 7.49, 8.65, 8.55, 7.84],
+    ]
+    assert min(min(r) for r in ratios) >= 4.5
+    # changes are not shown by colour alone; no physical left/right (RTL pages mirror)
+    assert "ins { color: var(--ins-fg); background: var(--ins-bg); text-decoration: underline;" in css
+    assert "del { color: var(--del-fg); background: var(--del-bg); text-decoration: line-through;" in css
+    assert re.findall(r"\b(?:margin|padding|border)-(?:left|right)\b|\b(?:left|right):|float:", css) == []
+    assert re.findall(r":focus-visible", css) == [":focus-visible"] * 3
