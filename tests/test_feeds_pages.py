@@ -77,7 +77,7 @@ def test_the_index_links_articles_and_feeds_escaped() -> None:
     ]
     assert "<title>News &lt;mirror&gt;</title>" in page
     assert (
-        '<li dir="rtl" lang="ar"><a href="http://127.0.0.1:8080/articles/0123456789abcdef">ICESCO &amp; UNESCO</a>'
+        '<li lang="ar"><a href="http://127.0.0.1:8080/articles/0123456789abcdef" dir="rtl">ICESCO &amp; UNESCO</a>'
         in page
     )
     assert " · edited 2× · " in page

@@ -126,7 +126,12 @@ def test_the_index_all_languages_newest_first_undated_below(app: tuple[App, Conf
     assert [s.text_content() for s in doc.xpath("//section[@aria-labelledby='undated']//span[@class='meta']")] == [
         "first seen 2026-01-04 · archived copy"  # 23:30 UTC on the 3rd is the 4th in Rabat
     ]
-    assert [li.get("dir") for li in doc.xpath("//ol/li")] == [None, "rtl", None, None]
+    assert [(li.get("lang"), li.xpath("string(a[1]/@dir)")) for li in doc.xpath("//ol/li")] == [
+        ("en", ""),
+        ("ar", "rtl"),
+        ("fr", ""),
+        ("en", ""),
+    ]
     assert [(a.get("href"), a.get("aria-current")) for a in doc.xpath("//nav[@aria-label='Languages']//a")] == [
         ("/", "page"),
         ("/?lang=en", None),
