@@ -46,6 +46,9 @@ _MONTHS = (
 )  # fmt: skip
 
 
+RTL_LANGUAGES = frozenset({"ar"})  # written right to left
+
+
 @dataclass(frozen=True)
 class DigestItem:
     """One article as the templates show it (every field already cleaned)."""
@@ -54,6 +57,8 @@ class DigestItem:
     date: str  # "11 July 2024", or "" when unknown
     link: str  # an http(s) URL
     lead: str
+    rtl: bool = False  # right-to-left text (Arabic): the HTML part marks its item dir="rtl"
+    lang: str = ""  # the article's language code, when it is one
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -155,6 +160,8 @@ def _item(row: DigestRow, site: str, tz: zoneinfo.ZoneInfo) -> DigestItem:
         date=_item_date(row, tz),
         link=link,
         lead=lead(_text(row.subtitle), _text(row.body)),
+        rtl=str(row.lang or "") in RTL_LANGUAGES,
+        lang=str(row.lang) if str(row.lang or "").isalpha() else "",
     )
 
 

@@ -149,6 +149,32 @@ def test_full_text_search_follows_edits_but_not_touches(db: Path) -> None:
         assert integrity.fetchall() == []
 
 
+def test_articles_by_language_and_with_or_without_a_date(db: Path) -> None:
+    with Archive(db) as a:
+        a.store([item("Undated one"), item("Dated en", published_at="2025-12-01")], T0)
+        a.store([item("Dated ar", lang="ar", published_at="2025-12-02"), item("Undated two", lang="ar")], T1)
+        a.store([item("Undated three", published_at=None)], T1 + dt.timedelta(hours=1))
+        # all: newest first by date, an undated article dated by when it was first seen
+        assert [r.title for r in a.articles()] == [
+            "Undated three",
+            "Undated two",
+            "Undated one",
+            "Dated ar",
+            "Dated en",
+        ]
+        assert [r.title for r in a.articles(dated=True)] == ["Dated ar", "Dated en"]
+        assert [r.title for r in a.articles(dated=False)] == ["Undated three", "Undated two", "Undated one"]  # by seq
+        assert [r.title for r in a.articles(dated=False, order="oldest")] == [
+            "Undated one",
+            "Undated two",
+            "Undated three",
+        ]
+        assert [r.title for r in a.articles(lang="ar")] == ["Undated two", "Dated ar"]
+        assert [r.title for r in a.articles(lang="ar", dated=False, search="undated")] == ["Undated two"]
+        assert [r.title for r in a.articles(search='" "', lang="fr")] == []  # no words: no search, no French
+        assert [r.title for r in a.articles(search='""', dated=True)] == ["Dated ar", "Dated en"]
+
+
 def test_an_old_database_is_migrated_without_loss(db: Path) -> None:
     from sqlite_utils import Database
 

@@ -7,6 +7,7 @@ import email
 import email.policy
 import hashlib
 import json
+import re
 import smtplib
 import socket
 import traceback
@@ -991,3 +992,13 @@ def test_a_broken_operator_template_is_one_line_at_start(tmp_path: Path, templat
     assert (proc.returncode, proc.stdout, proc.stderr.count("\n")) == (2, "", 1), proc.stderr
     assert proc.stderr.startswith("icesco-monitor: bad configuration: digest.template_dir: digest template ")
     assert message in proc.stderr, proc.stderr
+
+
+def test_arabic_items_are_right_to_left_in_the_html_part() -> None:
+    arabic = row(id="fedcba9876543210", lang="ar", title="الإيسيسكو تعقد ندوة", body="عقدت الإيسيسكو ندوة.")
+    html = text_of(render_digest(SUB, [arabic, row()], NOW, SETTINGS, digest_key="k"), "html")
+    assert re.findall(r'<div class="item"[^>]*>', html) == [
+        '<div class="item" lang="ar" dir="rtl" style="margin:0 0 20px;">',
+        '<div class="item" lang="en" style="margin:0 0 20px;">',
+    ]
+    assert ">عقدت الإيسيسكو ندوة.</p>" in html

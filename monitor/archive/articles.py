@@ -215,13 +215,22 @@ class Articles(Part):
         since: str | None = None,
         limit: int | None = 20,
         order: str = "newest",
+        lang: str | None = None,
+        dated: bool | None = None,
     ) -> list[ArticleRow]:
-        """Articles, newest first (publication date, else first seen)."""
+        """Articles, newest first (publication date, else first seen). ``lang``: of that
+        language only; ``dated``: only those with a known publication date (True), only
+        those without (False: by when they were first stored, the order of ``seq``)."""
         where: list[str] = []
         params: list[Any] = []
-        if search:
+        if search and (words := _fts_query(search)):
             where.append("rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
-            params.append(_fts_query(search))
+            params.append(words)
+        if lang:
+            where.append("lang = ?")
+            params.append(lang)
+        if dated is not None:
+            where.append("published_at IS NOT NULL" if dated else "published_at IS NULL")
         if since:
             where.append("COALESCE(published_at, first_seen_at) >= ?")
             params.append(since)
@@ -229,7 +238,10 @@ class Articles(Part):
         if where:
             sql += " WHERE " + " AND ".join(where)
         direction = "DESC" if order == "newest" else "ASC"
-        sql += f" ORDER BY {NEWEST} {direction}, first_seen_at {direction}, id {direction}"
+        if dated is False:
+            sql += f" ORDER BY seq {direction}"
+        else:
+            sql += f" ORDER BY {NEWEST} {direction}, first_seen_at {direction}, id {direction}"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
