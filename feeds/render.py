@@ -37,9 +37,40 @@ logger = logging.getLogger(__name__)
 GENERATOR = "icesco-monitor"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-FEED_LANGUAGE = "en"  # the feed's own title and description (RSS language, Atom xml:lang); items carry theirs
+FEED_LANGUAGE = "en"  # the combined feed's own title and description (RSS language, Atom xml:lang); items carry theirs
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})  # written right to left: their HTML carries dir="rtl"
 
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+# ---------------------------------------------------------------- channels
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Which feed is built: the combined one (``lang`` ""), one language's, or a search's.
+
+    Its title and description ("" : ``feed.title``, ``feed.description``), and where it is:
+    ``prefix`` ("" or "en/") before the format's path under ``feed.base_url``, then
+    ``?query`` for a search feed."""
+
+    lang: str = ""
+    title: str = ""
+    description: str = ""
+    prefix: str = ""
+    query: str = ""
+
+    @property
+    def language(self) -> str:
+        """RSS ``<language>``, Atom ``xml:lang``: the channel's language, else the combined feed's."""
+        return self.lang or FEED_LANGUAGE
+
+    def heading(self, feed: FeedSettings) -> tuple[str, str]:
+        """The title and description it shows (one line each)."""
+        return one_line(self.title or feed.title), one_line(self.description or feed.description)
+
+
+COMBINED = Channel()
 
 
 # ---------------------------------------------------------------- text
@@ -51,6 +82,13 @@ def body_html(body: str) -> str:
     if not markup:
         return ""
     return nh3.clean(markup, tags={"p"}, attributes={}, strip_comments=True)
+
+
+def direction(lang: str, markup: str) -> str:
+    """``markup`` wrapped in ``<div dir="rtl" lang=…>`` when ``lang`` is written right to left."""
+    if not markup or lang.split("-", 1)[0].lower() not in RTL_LANGUAGES:
+        return markup
+    return f'<div dir="rtl" lang="{html.escape(lang)}">{markup}</div>'
 
 
 def _optional_str(value: object, key: str) -> str:
@@ -184,6 +222,7 @@ def feed_article(row: ArticleRow, feed: FeedSettings) -> FeedArticle:
         raise TypeError(f"title is {type(title).__name__}, not a string")
     published = pub_date(row)
     updated = updated_date(row)
+    lang = language(row)
     return FeedArticle(
         guid=article_guid(article_id),
         link=article_link(row, feed),
@@ -192,9 +231,9 @@ def feed_article(row: ArticleRow, feed: FeedSettings) -> FeedArticle:
         updated=updated,
         revised=_stored_time(row, "updated_at", row.updated_at),
         summary=summary(row),
-        content_html=body_html(_optional_str(row.body, "body")),
+        content_html=direction(lang, body_html(_optional_str(row.body, "body"))),
         categories=tuple(categories(row.categories)),
-        language=language(row),
+        language=lang,
     )
 
 
@@ -259,15 +298,18 @@ def _entries(rows: Sequence[ArticleRow], feed: FeedSettings) -> tuple[list[FeedE
     return _render_rows(rows, feed, _entry)
 
 
-def _generator(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str, self_type: str) -> FeedGenerator:
+def _generator(
+    rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str, self_type: str, channel: Channel
+) -> FeedGenerator:
     site_url = _check_feed_url("feed.base_url", feed.base_url)
     _check_feed_url("self_url", self_url)
     entries, newest = _entries(rows, feed)
     gen = FeedGenerator()
     gen.id(self_url)  # Atom's feed id (RSS has none)
-    gen.title(one_line(feed.title))
-    gen.description(one_line(feed.description))
-    gen.language(FEED_LANGUAGE)
+    title, description = channel.heading(feed)
+    gen.title(title)
+    gen.description(description)
+    gen.language(channel.language)
     gen.generator(GENERATOR)  # fixed: no feedgen version, no URI
     # RSS takes the channel <link> from the last link and atom:link from the self one.
     gen.link(href=self_url, rel="self", type=self_type)
@@ -278,17 +320,17 @@ def _generator(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str, se
     return gen
 
 
-def build_rss(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str) -> bytes:
+def build_rss(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str, channel: Channel = COMBINED) -> bytes:
     """RSS 2.0 (with content:encoded and atom:link rel=self to ``self_url``), entries in the given order."""
-    data: bytes = _generator(rows, feed, self_url, "application/rss+xml").rss_str(
+    data: bytes = _generator(rows, feed, self_url, "application/rss+xml", channel).rss_str(
         pretty=True, encoding="UTF-8", xml_declaration=True
     )
     return data
 
 
-def build_atom(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str) -> bytes:
+def build_atom(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str, channel: Channel = COMBINED) -> bytes:
     """Atom 1.0 (its id and rel=self: ``self_url``), entries in the given order."""
-    data: bytes = _generator(rows, feed, self_url, "application/atom+xml").atom_str(
+    data: bytes = _generator(rows, feed, self_url, "application/atom+xml", channel).atom_str(
         pretty=True, encoding="UTF-8", xml_declaration=True
     )
     return data
@@ -321,23 +363,26 @@ def _json_item(row: ArticleRow, feed: FeedSettings) -> tuple[dict[str, Any], dt.
     return item, article.newest
 
 
-def build_json(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str) -> bytes:
+def build_json(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str, channel: Channel = COMBINED) -> bytes:
     """JSON Feed 1.1 (its feed_url: ``self_url``), items in the given order (UTF-8, keys in a
     fixed order, no build time).
 
     Each item carries the RSS guid / Atom id as ``id``, the same link, title, summary,
     sanitised HTML and categories, ``date_published`` (the RSS pubDate's instant),
-    ``date_modified`` when the article was edited, and its ``language``. The feed has no
-    top-level language: the articles are in several."""
+    ``date_modified`` when the article was edited, and its ``language``. The combined feed
+    has no top-level language (the articles are in several); one language's has it."""
     site_url = _check_feed_url("feed.base_url", feed.base_url)
     feed_url = _check_feed_url("self_url", self_url)
     items, _ = _render_rows(rows, feed, _json_item)
-    document = {
+    title, description = channel.heading(feed)
+    document: dict[str, Any] = {
         "version": JSON_FEED_VERSION,
-        "title": one_line(feed.title),
+        "title": title,
         "home_page_url": site_url,
         "feed_url": feed_url,
-        "description": one_line(feed.description),
-        "items": items,
+        "description": description,
     }
+    if channel.lang:
+        document["language"] = channel.lang
+    document["items"] = items
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -215,13 +215,22 @@ class Articles(Part):
         since: str | None = None,
         limit: int | None = 20,
         order: str = "newest",
+        lang: str | None = None,
+        category: str | None = None,
     ) -> list[ArticleRow]:
-        """Articles, newest first (publication date, else first seen)."""
+        """Articles, newest first (publication date, else first seen); ``lang``: of that
+        language only; ``category``: in that category (case ignored) only."""
         where: list[str] = []
         params: list[Any] = []
         if search:
             where.append("rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
             params.append(_fts_query(search))
+        if lang:
+            where.append("lang = ?")
+            params.append(lang)
+        if category:
+            where.append("EXISTS (SELECT 1 FROM json_each(articles.categories) WHERE lower(value) = lower(?))")
+            params.append(category)
         if since:
             where.append("COALESCE(published_at, first_seen_at) >= ?")
             params.append(since)

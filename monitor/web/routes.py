@@ -14,11 +14,13 @@ from monitor.web.http import Request, Response, conditional, respond
 
 
 def feed(request: Request, m: re.Match[str]) -> Response:
+    """A feed: the combined one (``/feed.xml``) or one language's (``/en/feed.xml``)."""
     fmt = format_at(m["feed"])
     assert fmt is not None  # the route's pattern is made of the registered paths
+    lang = m.groupdict().get("lang") or ""
     with Archive(request.cfg.database, migrate=False) as archive:
         request.feeds.refresh(archive)  # in memory only: files are written by the scheduler
-    return conditional(request.feeds[fmt.name], fmt.media_type, request.environ)
+    return conditional(request.feeds.get(lang, fmt.name), fmt.media_type, request.environ)
 
 
 def healthz(request: Request, m: re.Match[str]) -> Response:
