@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlencode
 
 from feeds.files import write_atomic
 from feeds.render import COMBINED, Channel, build_atom, build_json, build_rss
@@ -71,6 +72,24 @@ def language_channel(lang: str) -> Channel:
     """The feeds of one language (one of LANGUAGES): under ``LANG/``, titled in it."""
     title, description = LANGUAGE_FEEDS[lang]
     return Channel(lang=lang, title=title, description=description, prefix=lang + "/")
+
+
+def search_channel(feed: FeedSettings, words: str, category: str = "", lang: str = "") -> Channel:
+    """The feed of a search (its words, a category, a language; each "" if not given): its
+    title says what was searched, its own URL carries the search as its query string."""
+    asked = [f"“{words}”"] if words else []
+    if category:
+        asked.append(f"category “{category}”")
+    if lang:
+        asked.append(f"language {lang}")
+    what = ", ".join(asked)
+    query = urlencode([(key, value) for key, value in (("q", words), ("category", category), ("lang", lang)) if value])
+    return Channel(
+        lang=lang,
+        title=f"{feed.title}: search {what}",
+        description=f"Articles matching {what}, newest first.",
+        query=query,
+    )
 
 
 def channels() -> list[Channel]:

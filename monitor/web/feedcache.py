@@ -11,11 +11,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds.formats import FORMATS, build_all, channels, write_all
+from feeds.formats import FORMATS, build_all, channels, search_channel, write_all
 from feeds.render import EPOCH, Channel, parse_time, updated_date
 from feeds.settings import FeedSettings
 from monitor.archive import Archive, ArticleRow
 from monitor.config import Config
+from monitor.web.search import Recent, Search
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class FeedCache:
         self.cfg = cfg
         self.lock = threading.Lock()
         self.marker: tuple[int, str] | None = None
+        self.searches: Recent[tuple[Search, str, tuple[int, str]], Built] = Recent()
         empty = Built(b"", '""', EPOCH)
         self.built: dict[tuple[str, str], Built] = {(c.lang, name): empty for c in channels() for name in FORMATS}
 
@@ -92,6 +94,23 @@ class FeedCache:
             self.marker = marker
         log.info("feeds rebuilt: %d articles", min(marker[0], self.cfg.feed.items))
         return True
+
+    def search(self, archive: Archive, search: Search, name: str) -> Built:
+        """Format ``name`` of the feed of ``search`` (at most ``feed.items`` articles, from
+        the full-text index), from the cache of recent searches or built now."""
+        key = (search, name, archive.change_marker())
+        if (cached := self.searches.get(key)) is not None:
+            return cached
+        rows = archive.articles(
+            search=search.words or None,
+            category=search.category or None,
+            lang=search.lang or None,
+            limit=self.cfg.feed.items,
+        )
+        channel = search_channel(self.cfg.feed, search.words, search.category, search.lang)
+        built = _built(FORMATS[name].render(rows, self.cfg.feed, channel), newest_time(rows))
+        self.searches.put(key, built)
+        return built
 
     def write(self, out: Path) -> tuple[int, str] | None:
         """Write every channel's formats as built now under out (atomically: the combined
