@@ -174,8 +174,14 @@ def local_date(value: object, timezone: str) -> str:
 
 
 def pub_date(row: ArticleRow) -> dt.datetime:
-    """When the article was published: ``published_at``, else when it was first seen."""
-    return _stored_time(row, "published_at", row.published_at) or parse_time(row.first_seen_at)
+    """When the article was published: ``published_at``; without one, its ``order_date`` (the
+    newest date stored before it: never newer than dated articles seen before it), else when
+    it was first seen."""
+    return (
+        _stored_time(row, "published_at", row.published_at)
+        or _stored_time(row, "order_date", row.order_date)
+        or parse_time(row.first_seen_at)
+    )
 
 
 def updated_date(row: ArticleRow) -> dt.datetime:

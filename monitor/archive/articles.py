@@ -14,12 +14,12 @@ from crawler.items import ArticleItem
 from monitor.archive.connection import Part, chunks, iso, marks
 from monitor.archive.edits import Kind, StoredText, Verdict, judge
 from monitor.archive.rows import ArticleRow, RevisionRow, columns
-from monitor.archive.schema import NEWEST
+from monitor.archive.schema import NEWEST_ORDER, OLDEST_ORDER
 
 _INSERT = (
     "INSERT INTO articles (id, url, lang, slug, title, subtitle, body, published_at,"
     " modified_at, categories, first_seen_at, last_seen_at, last_fetched_at,"
-    " content_hash, partial, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " content_hash, partial, source, order_date) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _TOUCH = (
     "UPDATE articles SET last_seen_at = ?,"
@@ -55,7 +55,9 @@ class StoreResult:
             self.updated.append(article_id)
 
 
-def _insert_row(item: ArticleItem, v: Verdict, stamp: str, fetched: str | None) -> tuple[Any, ...]:
+def _insert_row(
+    item: ArticleItem, v: Verdict, stamp: str, fetched: str | None, order_date: str | None
+) -> tuple[Any, ...]:
     return (
         item.id,
         item.url,
@@ -73,6 +75,7 @@ def _insert_row(item: ArticleItem, v: Verdict, stamp: str, fetched: str | None) 
         v.content_hash,
         int(item.partial),
         item.source,
+        None if item.published_at else order_date,
     )
 
 
@@ -117,14 +120,17 @@ class _Writes:
 
     stamp: str  # when the snapshot was seen
     fetched: str | None  # the same, for a live crawl (its pages were fetched)
+    newest: str | None  # the newest publication stored so far: an undated new article's order_date
     inserts: list[tuple[Any, ...]] = field(default_factory=list)
     touches: list[tuple[Any, ...]] = field(default_factory=list)
     revisions: list[tuple[Any, ...]] = field(default_factory=list)
     edits: list[tuple[Any, ...]] = field(default_factory=list)
 
     def add(self, item: ArticleItem, v: Verdict, old: StoredText | None) -> None:
+        if item.published_at:
+            self.newest = item.published_at if self.newest is None else max(self.newest, item.published_at)
         if old is None:
-            self.inserts.append(_insert_row(item, v, self.stamp, self.fetched))
+            self.inserts.append(_insert_row(item, v, self.stamp, self.fetched, self.newest))
         elif v.kind == "unchanged":
             self.touches.append((self.stamp, self.fetched, item.url, item.published_at, v.categories, item.id))
         else:
@@ -143,8 +149,9 @@ class Articles(Part):
             return result
         stamp = iso(now)
         batch = {item.id: item for item in items}  # the same article twice in a snapshot: keep the later one
-        writes = _Writes(stamp, stamp if fetched else None)
         with self.db.atomic():
+            (newest,) = self.conn.execute("SELECT max(published_at) FROM articles").fetchone()
+            writes = _Writes(stamp, stamp if fetched else None, newest)
             stored = self._stored_texts(list(batch))
             for aid, item in batch.items():
                 old = stored.get(aid)
@@ -218,7 +225,8 @@ class Articles(Part):
         lang: str | None = None,
         category: str | None = None,
     ) -> list[ArticleRow]:
-        """Articles, newest first (publication date, else first seen); ``lang``: of that
+        """Articles, newest first (publication date; undated ones by ``order_date``, else
+        first seen; see schema.NEWEST) or oldest first; ``lang``: of that
         language only; ``category``: in that category (case ignored) only."""
         where: list[str] = []
         params: list[Any] = []
@@ -237,8 +245,7 @@ class Articles(Part):
         sql = f"SELECT {columns(ArticleRow)} FROM articles"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        direction = "DESC" if order == "newest" else "ASC"
-        sql += f" ORDER BY {NEWEST} {direction}, first_seen_at {direction}, id {direction}"
+        sql += " ORDER BY " + (NEWEST_ORDER if order == "newest" else OLDEST_ORDER)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
