@@ -18,7 +18,7 @@ from types import MappingProxyType
 from urllib.parse import urlencode
 
 from feeds.files import write_atomic
-from feeds.render import COMBINED, Channel, build_atom, build_json, build_rss
+from feeds.render import COMBINED, NO_EDITS, Channel, Edits, build_atom, build_json, build_rss
 from feeds.settings import LANGUAGE_FEEDS, FeedSettings
 from monitor.archive.rows import ArticleRow
 
@@ -31,7 +31,8 @@ class Format:
     path: str  # file name in feed.out_dir and URL path under the site root ("feed.xml")
     media_type: str  # the Content-Type it is served with
     label: str  # shown to people ("RSS"): link titles on the index page
-    build: Callable[[Rows, FeedSettings, str, Channel], bytes]  # rows, the feed's settings, its own URL, which feed
+    # rows, the feed's settings, its own URL, which feed, the last revision of edited rows
+    build: Callable[[Rows, FeedSettings, str, Channel, Edits], bytes]
 
     @property
     def link_type(self) -> str:
@@ -48,9 +49,10 @@ class Format:
         url = feed.url(channel.prefix + self.path)
         return url + "?" + channel.query if channel.query else url
 
-    def render(self, rows: Rows, feed: FeedSettings, channel: Channel = COMBINED) -> bytes:
-        """This format of ``channel`` built from ``rows``, linking to itself at :meth:`url`."""
-        return self.build(rows, feed, self.url(feed, channel), channel)
+    def render(self, rows: Rows, feed: FeedSettings, channel: Channel = COMBINED, edits: Edits = NO_EDITS) -> bytes:
+        """This format of ``channel`` built from ``rows`` (``edits``: the last revision of
+        the edited ones, by id), linking to itself at :meth:`url`."""
+        return self.build(rows, feed, self.url(feed, channel), channel, edits)
 
 
 FORMATS: Mapping[str, Format] = MappingProxyType(
@@ -102,9 +104,9 @@ def format_at(url_path: str) -> Format | None:
     return next((f for f in FORMATS.values() if f.url_path == url_path), None)
 
 
-def build_all(rows: Rows, feed: FeedSettings, channel: Channel = COMBINED) -> dict[str, bytes]:
+def build_all(rows: Rows, feed: FeedSettings, channel: Channel = COMBINED, edits: Edits = NO_EDITS) -> dict[str, bytes]:
     """Every format of ``channel`` built from the same rows, by name (in registry order)."""
-    return {name: f.render(rows, feed, channel) for name, f in FORMATS.items()}
+    return {name: f.render(rows, feed, channel, edits) for name, f in FORMATS.items()}
 
 
 def write_all(out: Path, bodies: Mapping[str, bytes], channel: Channel = COMBINED) -> list[Path]:

@@ -215,6 +215,21 @@ class Articles(Part):
             rows = self.db.query(sql + " WHERE article_id = ? ORDER BY revision", [article_id])
         return [RevisionRow.from_sql(row) for row in rows]
 
+    def last_revisions(self, article_ids: list[str]) -> dict[str, RevisionRow]:
+        """The last revision (the version before its last edit) of each of ``article_ids``
+        that was edited, by id: one query (per 500 ids), not one per article."""
+        out: dict[str, RevisionRow] = {}
+        for chunk in chunks(article_ids):
+            sql = (
+                f"SELECT {columns(RevisionRow)} FROM revisions WHERE id IN"
+                " (SELECT max(id) FROM revisions"
+                f" WHERE article_id IN ({marks(chunk)}) GROUP BY article_id)"
+            )
+            for row in self.db.query(sql, chunk):
+                revision = RevisionRow.from_sql(row)
+                out[revision.article_id] = revision
+        return out
+
     def articles(
         self,
         *,

@@ -44,9 +44,10 @@ def channel_rows(archive: Archive, channel: Channel, items: int) -> list[Article
     return archive.articles(limit=items, lang=channel.lang or None)
 
 
-def _build_channel(rows: list[ArticleRow], feed: FeedSettings, channel: Channel) -> dict[str, Built]:
+def _build_channel(archive: Archive, rows: list[ArticleRow], feed: FeedSettings, channel: Channel) -> dict[str, Built]:
     modified = newest_time(rows)
-    return {name: _built(body, modified) for name, body in build_all(rows, feed, channel).items()}
+    edits = archive.last_revisions([r.id for r in rows if r.revision])
+    return {name: _built(body, modified) for name, body in build_all(rows, feed, channel, edits).items()}
 
 
 class FeedCache:
@@ -88,7 +89,7 @@ class FeedCache:
             built: dict[tuple[str, str], Built] = {}
             for channel in channels():
                 rows = channel_rows(archive, channel, self.cfg.feed.items)
-                for name, one in _build_channel(rows, self.cfg.feed, channel).items():
+                for name, one in _build_channel(archive, rows, self.cfg.feed, channel).items():
                     built[(channel.lang, name)] = one
             self.built = built
             self.marker = marker
@@ -108,7 +109,8 @@ class FeedCache:
             limit=self.cfg.feed.items,
         )
         channel = search_channel(self.cfg.feed, search.words, search.category, search.lang)
-        built = _built(FORMATS[name].render(rows, self.cfg.feed, channel), newest_time(rows))
+        edits = archive.last_revisions([r.id for r in rows if r.revision])
+        built = _built(FORMATS[name].render(rows, self.cfg.feed, channel, edits), newest_time(rows))
         self.searches.put(key, built)
         return built
 
@@ -129,5 +131,6 @@ def write_feed_files(out: Path, archive: Archive, feed: FeedSettings) -> list[Pa
     written: list[Path] = []
     for channel in channels():
         rows = channel_rows(archive, channel, feed.items)
-        written += write_all(out, build_all(rows, feed, channel), channel)
+        edits = archive.last_revisions([r.id for r in rows if r.revision])
+        written += write_all(out, build_all(rows, feed, channel, edits), channel)
     return written
