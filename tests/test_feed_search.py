@@ -43,6 +43,13 @@ ARTICLES = [
         categories=["Culture"],
     ),
     ArticleItem(title="Education forum", paragraphs=["Schools and teachers."], published_at="2026-02-04"),
+    ArticleItem(
+        title="Forum de l'éducation",
+        paragraphs=["Écoles."],
+        published_at="2026-01-20",
+        lang="fr",
+        categories=["Éducation"],
+    ),
 ]
 
 
@@ -94,7 +101,12 @@ def test_a_search_feed_holds_the_matching_articles_with_the_main_feeds_ids(serve
         ("Semaine du patrimoine", ids["Semaine du patrimoine"]),
         ("Heritage week opens", ids["Heritage week opens"]),
     ]
-    assert document["feed_url"] == f"{cfg.feed.base_url}feed.json?category=culture"
+    assert document["feed_url"] == f"{cfg.feed.base_url}feed.json?category=Culture"
+    parsed = feedparser.parse(get(f"{base}/feed.xml?" + urllib.parse.urlencode({"category": " Éducation "}))[2])
+    assert (parsed.feed.title, [e.title for e in parsed.entries]) == (
+        "ICESCO news (icesco-monitor): search category “Éducation”",
+        ["Forum de l'éducation"],
+    )
     # Under /fr/ the language is French.
     parsed = feedparser.parse(get(f"{base}/fr/feed.xml?q=heritage")[2])
     assert ([e.title for e in parsed.entries], parsed.feed.language) == (["Semaine du patrimoine"], "fr")

@@ -29,7 +29,8 @@ class BadSearch(ValueError):
 @dataclass(frozen=True)
 class Search:
     """A search, normalised: words separated by one space, case folded, no quotes (they
-    would be FTS syntax); the category case folded; the language one of LANGUAGES or ""."""
+    would be FTS syntax); the category as given (the archive ignores the case of its ASCII
+    letters); the language one of LANGUAGES or ""."""
 
     words: str = ""
     category: str = ""
@@ -49,7 +50,7 @@ class Search:
         if lang and lang not in LANGUAGES:
             raise BadSearch(f"unknown language {lang[:20]!r}: one of {', '.join(LANGUAGES)}")
         words = " ".join(q.replace('"', " ").casefold().split())
-        return cls(words, " ".join(category.casefold().split()), lang)
+        return cls(words, " ".join(category.split()), lang)  # (SQLite folds the case of ASCII letters only)
 
 
 class Recent(Generic[K, V]):
