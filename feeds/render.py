@@ -13,14 +13,16 @@ The formats served and written are registered in :mod:`feeds.formats`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import logging
 import re
 import uuid
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -28,18 +30,53 @@ import nh3
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
+from feeds.edits import edit_html
 from feeds.settings import FeedSettings
 from feeds.text import categories, clean_text, http_url, lead, one_line, paragraphs
-from monitor.archive.rows import ArticleRow
+from monitor.archive.rows import ArticleRow, RevisionRow
 
 logger = logging.getLogger(__name__)
 
 GENERATOR = "icesco-monitor"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-FEED_LANGUAGE = "en"  # the feed's own title and description (RSS language, Atom xml:lang); items carry theirs
+FEED_LANGUAGE = "en"  # the combined feed's own title and description (RSS language, Atom xml:lang); items carry theirs
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})  # written right to left: their HTML carries dir="rtl"
+
+Edits = Mapping[str, RevisionRow]  # article id -> its last revision (the version before its last edit)
+NO_EDITS: Edits = MappingProxyType({})
 
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+# ---------------------------------------------------------------- channels
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Which feed is built: the combined one (``lang`` ""), one language's, or a search's.
+
+    Its title and description ("" : ``feed.title``, ``feed.description``), and where it is:
+    ``prefix`` ("" or "en/") before the format's path under ``feed.base_url``, then
+    ``?query`` for a search feed."""
+
+    lang: str = ""
+    title: str = ""
+    description: str = ""
+    prefix: str = ""
+    query: str = ""
+
+    @property
+    def language(self) -> str:
+        """RSS ``<language>``, Atom ``xml:lang``: the channel's language, else the combined feed's."""
+        return self.lang or FEED_LANGUAGE
+
+    def heading(self, feed: FeedSettings) -> tuple[str, str]:
+        """The title and description it shows (one line each)."""
+        return one_line(self.title or feed.title), one_line(self.description or feed.description)
+
+
+COMBINED = Channel()
 
 
 # ---------------------------------------------------------------- text
@@ -51,6 +88,13 @@ def body_html(body: str) -> str:
     if not markup:
         return ""
     return nh3.clean(markup, tags={"p"}, attributes={}, strip_comments=True)
+
+
+def direction(lang: str, markup: str) -> str:
+    """``markup`` wrapped in ``<div dir="rtl" lang=…>`` when ``lang`` is written right to left."""
+    if not markup or lang.split("-", 1)[0].lower() not in RTL_LANGUAGES:
+        return markup
+    return f'<div dir="rtl" lang="{html.escape(lang)}">{markup}</div>'
 
 
 def _optional_str(value: object, key: str) -> str:
@@ -136,8 +180,14 @@ def local_date(value: object, timezone: str) -> str:
 
 
 def pub_date(row: ArticleRow) -> dt.datetime:
-    """When the article was published: ``published_at``, else when it was first seen."""
-    return _stored_time(row, "published_at", row.published_at) or parse_time(row.first_seen_at)
+    """When the article was published: ``published_at``; without one, its ``order_date`` (the
+    newest date stored before it: never newer than dated articles seen before it), else when
+    it was first seen."""
+    return (
+        _stored_time(row, "published_at", row.published_at)
+        or _stored_time(row, "order_date", row.order_date)
+        or parse_time(row.first_seen_at)
+    )
 
 
 def updated_date(row: ArticleRow) -> dt.datetime:
@@ -174,8 +224,9 @@ class FeedArticle:
         return max(self.published, self.updated)
 
 
-def feed_article(row: ArticleRow, feed: FeedSettings) -> FeedArticle:
-    """What every format shows of ``row``; raises if the row cannot be rendered."""
+def feed_article(row: ArticleRow, feed: FeedSettings, edits: Edits = NO_EDITS) -> FeedArticle:
+    """What every format shows of ``row``; raises if the row cannot be rendered. An edited
+    article (its last revision in ``edits``) starts with a line saying what the edit changed."""
     article_id = row.id
     if not isinstance(article_id, str) or not article_id or clean_text(article_id) != article_id:
         raise ValueError(f"bad article id {article_id!r}")
@@ -184,23 +235,29 @@ def feed_article(row: ArticleRow, feed: FeedSettings) -> FeedArticle:
         raise TypeError(f"title is {type(title).__name__}, not a string")
     published = pub_date(row)
     updated = updated_date(row)
+    lang = language(row)
+    revised = _stored_time(row, "updated_at", row.updated_at)
+    content = direction(lang, body_html(_optional_str(row.body, "body")))
+    revision = edits.get(article_id)
+    if revision is not None and row.revision:
+        content = edit_html(row, revision, revised or parse_time(revision.changed_at)) + content
     return FeedArticle(
         guid=article_guid(article_id),
         link=article_link(row, feed),
         title=one_line(title),
         published=published,
         updated=updated,
-        revised=_stored_time(row, "updated_at", row.updated_at),
+        revised=revised,
         summary=summary(row),
-        content_html=body_html(_optional_str(row.body, "body")),
+        content_html=content,
         categories=tuple(categories(row.categories)),
-        language=language(row),
+        language=lang,
     )
 
 
-def _entry(row: ArticleRow, feed: FeedSettings) -> tuple[FeedEntry, dt.datetime]:
+def _entry(row: ArticleRow, feed: FeedSettings, edits: Edits = NO_EDITS) -> tuple[FeedEntry, dt.datetime]:
     """One feedgen entry and the newest time it carries; raises if the row cannot be rendered."""
-    article = feed_article(row, feed)
+    article = feed_article(row, feed, edits)
     entry = FeedEntry()
     entry.id(article.guid)  # also the RSS guid, isPermaLink="false"
     entry.title(article.title)
@@ -255,19 +312,22 @@ def _render_rows(
     return rendered, newest
 
 
-def _entries(rows: Sequence[ArticleRow], feed: FeedSettings) -> tuple[list[FeedEntry], dt.datetime]:
-    return _render_rows(rows, feed, _entry)
+def _entries(rows: Sequence[ArticleRow], feed: FeedSettings, edits: Edits) -> tuple[list[FeedEntry], dt.datetime]:
+    return _render_rows(rows, feed, functools.partial(_entry, edits=edits))
 
 
-def _generator(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str, self_type: str) -> FeedGenerator:
+def _generator(
+    rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str, self_type: str, channel: Channel, edits: Edits
+) -> FeedGenerator:
     site_url = _check_feed_url("feed.base_url", feed.base_url)
     _check_feed_url("self_url", self_url)
-    entries, newest = _entries(rows, feed)
+    entries, newest = _entries(rows, feed, edits)
     gen = FeedGenerator()
     gen.id(self_url)  # Atom's feed id (RSS has none)
-    gen.title(one_line(feed.title))
-    gen.description(one_line(feed.description))
-    gen.language(FEED_LANGUAGE)
+    title, description = channel.heading(feed)
+    gen.title(title)
+    gen.description(description)
+    gen.language(channel.language)
     gen.generator(GENERATOR)  # fixed: no feedgen version, no URI
     # RSS takes the channel <link> from the last link and atom:link from the self one.
     gen.link(href=self_url, rel="self", type=self_type)
@@ -278,17 +338,29 @@ def _generator(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str, se
     return gen
 
 
-def build_rss(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str) -> bytes:
+def build_rss(
+    rows: Sequence[ArticleRow],
+    feed: FeedSettings,
+    self_url: str,
+    channel: Channel = COMBINED,
+    edits: Edits = NO_EDITS,
+) -> bytes:
     """RSS 2.0 (with content:encoded and atom:link rel=self to ``self_url``), entries in the given order."""
-    data: bytes = _generator(rows, feed, self_url, "application/rss+xml").rss_str(
+    data: bytes = _generator(rows, feed, self_url, "application/rss+xml", channel, edits).rss_str(
         pretty=True, encoding="UTF-8", xml_declaration=True
     )
     return data
 
 
-def build_atom(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str) -> bytes:
+def build_atom(
+    rows: Sequence[ArticleRow],
+    feed: FeedSettings,
+    self_url: str,
+    channel: Channel = COMBINED,
+    edits: Edits = NO_EDITS,
+) -> bytes:
     """Atom 1.0 (its id and rel=self: ``self_url``), entries in the given order."""
-    data: bytes = _generator(rows, feed, self_url, "application/atom+xml").atom_str(
+    data: bytes = _generator(rows, feed, self_url, "application/atom+xml", channel, edits).atom_str(
         pretty=True, encoding="UTF-8", xml_declaration=True
     )
     return data
@@ -299,9 +371,9 @@ def rfc3339(stamp: dt.datetime) -> str:
     return stamp.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def _json_item(row: ArticleRow, feed: FeedSettings) -> tuple[dict[str, Any], dt.datetime]:
+def _json_item(row: ArticleRow, feed: FeedSettings, edits: Edits = NO_EDITS) -> tuple[dict[str, Any], dt.datetime]:
     """One JSON Feed item (fixed key order) and the newest time it carries."""
-    article = feed_article(row, feed)
+    article = feed_article(row, feed, edits)
     if not article.title:  # as RSS and Atom (feedgen refuses it): the same articles in every format
         raise ValueError("Required fields not set: title is empty")
     item: dict[str, Any] = {"id": article.guid, "url": article.link, "title": article.title}
@@ -321,23 +393,32 @@ def _json_item(row: ArticleRow, feed: FeedSettings) -> tuple[dict[str, Any], dt.
     return item, article.newest
 
 
-def build_json(rows: Sequence[ArticleRow], feed: FeedSettings, self_url: str) -> bytes:
+def build_json(
+    rows: Sequence[ArticleRow],
+    feed: FeedSettings,
+    self_url: str,
+    channel: Channel = COMBINED,
+    edits: Edits = NO_EDITS,
+) -> bytes:
     """JSON Feed 1.1 (its feed_url: ``self_url``), items in the given order (UTF-8, keys in a
     fixed order, no build time).
 
     Each item carries the RSS guid / Atom id as ``id``, the same link, title, summary,
     sanitised HTML and categories, ``date_published`` (the RSS pubDate's instant),
-    ``date_modified`` when the article was edited, and its ``language``. The feed has no
-    top-level language: the articles are in several."""
+    ``date_modified`` when the article was edited, and its ``language``. The combined feed
+    has no top-level language (the articles are in several); one language's has it."""
     site_url = _check_feed_url("feed.base_url", feed.base_url)
     feed_url = _check_feed_url("self_url", self_url)
-    items, _ = _render_rows(rows, feed, _json_item)
-    document = {
+    items, _ = _render_rows(rows, feed, functools.partial(_json_item, edits=edits))
+    title, description = channel.heading(feed)
+    document: dict[str, Any] = {
         "version": JSON_FEED_VERSION,
-        "title": one_line(feed.title),
+        "title": title,
         "home_page_url": site_url,
         "feed_url": feed_url,
-        "description": one_line(feed.description),
-        "items": items,
+        "description": description,
     }
+    if channel.lang:
+        document["language"] = channel.lang
+    document["items"] = items
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

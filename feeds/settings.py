@@ -33,6 +33,15 @@ class FeedSettings:
         return base + path
 
 
+# The feeds of one language each (/en/feed.xml...): their title and description, in their
+# language (the combined feed's are feed.title and feed.description).
+LANGUAGE_FEEDS: dict[str, tuple[str, str]] = {
+    "en": ("ICESCO news", "New and updated articles from icesco.org, in English."),
+    "fr": ("Actualités de l'ICESCO", "Articles nouveaux et modifiés d'icesco.org, en français."),
+    "ar": ("أخبار الإيسيسكو", "المقالات الجديدة والمحدَّثة من موقع icesco.org باللغة العربية."),
+}
+
+
 @dataclass
 class SmtpSettings:
     host: str = ""  # empty: digests go to digest.outbox instead of SMTP

@@ -349,22 +349,22 @@ def _now(value: str | None) -> dt.datetime:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False),
-    help="Folder for feed.xml, atom.xml and feed.json (default: feed.out_dir, else .).",
+    help="Folder for feed.xml, atom.xml and feed.json, and LANG/ for each language's (default: feed.out_dir, else .).",
 )
 @click.pass_obj
 def feed(cfg: Config, out_dir: str | None) -> None:
-    """Write the feeds (RSS, Atom, JSON Feed) as files (atomically)."""
+    """Write the feeds (RSS, Atom, JSON Feed; combined and per language) as files (atomically)."""
     from monitor.web import write_feed_files
 
-    with _open(cfg) as archive:
-        rows = archive.articles(limit=cfg.feed.items)
     out = Path(out_dir or cfg.feed.out_dir or ".")
-    try:
-        paths = write_feed_files(out, rows, cfg.feed)
-    except OSError as exc:
-        _fail(f"cannot write the feeds to {out}: {exc.strerror}")
-        return
-    click.echo(f"{len(rows)} articles: " + " ".join(map(str, paths)))
+    with _open(cfg) as archive:
+        count = len(archive.articles(limit=cfg.feed.items))
+        try:
+            paths = write_feed_files(out, archive, cfg.feed)
+        except OSError as exc:
+            _fail(f"cannot write the feeds to {out}: {exc.strerror}")
+            return
+    click.echo(f"{count} articles: " + " ".join(map(str, paths)))
 
 
 @main.command()

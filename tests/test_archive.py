@@ -123,6 +123,7 @@ def test_migrations_are_recorded_and_idempotent(db: Path) -> None:
             "m004_fts_merging",
             "m005_sources",
             "m006_sequence",
+            "m007_order",
         ]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert conn.execute("SELECT k, v FROM articles_fts_config WHERE k = 'automerge'").fetchall() == [
@@ -154,12 +155,13 @@ def test_articles_by_language_and_with_or_without_a_date(db: Path) -> None:
         a.store([item("Undated one"), item("Dated en", published_at="2025-12-01")], T0)
         a.store([item("Dated ar", lang="ar", published_at="2025-12-02"), item("Undated two", lang="ar")], T1)
         a.store([item("Undated three", published_at=None)], T1 + dt.timedelta(hours=1))
-        # all: newest first by date, an undated article dated by when it was first seen
+        # all: newest first by date; an undated article is dated by the newest dated one stored
+        # before it (after it on that date), or, with none before it, by when it was first seen
         assert [r.title for r in a.articles()] == [
-            "Undated three",
-            "Undated two",
             "Undated one",
             "Dated ar",
+            "Undated three",
+            "Undated two",
             "Dated en",
         ]
         assert [r.title for r in a.articles(dated=True)] == ["Dated ar", "Dated en"]
@@ -169,7 +171,7 @@ def test_articles_by_language_and_with_or_without_a_date(db: Path) -> None:
             "Undated two",
             "Undated three",
         ]
-        assert [r.title for r in a.articles(lang="ar")] == ["Undated two", "Dated ar"]
+        assert [r.title for r in a.articles(lang="ar")] == ["Dated ar", "Undated two"]
         assert [r.title for r in a.articles(lang="ar", dated=False, search="undated")] == ["Undated two"]
         assert [r.title for r in a.articles(search='" "', lang="fr")] == []  # no words: no search, no French
         assert [r.title for r in a.articles(search='""', dated=True)] == ["Dated ar", "Dated en"]

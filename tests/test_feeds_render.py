@@ -517,7 +517,9 @@ def test_json_feed_of_a_small_archive() -> None:
                 "id": guid(3),
                 "url": "https://icesco.org/en/2024/07/03/article-3/",
                 "title": "عنوان <b>3</b>",  # plain text: readers escape it
-                "content_html": "<p>First paragraph of article 3.</p>\n<p>Second paragraph.</p>",
+                "content_html": (  # Arabic: right to left
+                    '<div dir="rtl" lang="ar"><p>First paragraph of article 3.</p>\n<p>Second paragraph.</p></div>'
+                ),
                 "summary": "Tom & <b>Jerry</b>",  # plain text, as Atom summary
                 "date_published": "2024-07-03T06:30:00+00:00",
                 "date_modified": "2024-07-20T10:00:00+00:00",

@@ -66,6 +66,7 @@ def test_the_stored_row_is_whole(db: Path) -> None:
         "partial": 0,
         "source": f"{SAMPLES / 'article-en-2022-11-30.txt'}#1",
         "seq": 1,  # the first article stored: digests follow this number, not the clock
+        "order_date": None,  # dated: its own date orders it
     }
     assert len(row["id"]) == 16 and len(row["content_hash"]) == 64
 

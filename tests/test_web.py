@@ -159,24 +159,33 @@ def test_every_format_is_written_as_a_file(tmp_path: Path) -> None:
     cfg = Config(database=str(tmp_path / "web.db"))
     with Archive(cfg.database) as a:
         a.store(
-            [ArticleItem(title="Only One", paragraphs=["Text."], published_at="2026-01-02")],
+            [
+                ArticleItem(title="Only One", paragraphs=["Text."], published_at="2026-01-02"),
+                ArticleItem(title="Seule", paragraphs=["Texte."], published_at="2026-01-01", lang="fr"),
+            ],
             dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
         )
-        rows = a.articles(limit=cfg.feed.items)
         feeds = FeedCache(cfg)
         feeds.refresh(a)
-    out = tmp_path / "public"
-    assert feeds.write(out) == feeds.marker
-    served = {"feed.xml": feeds["rss"].body, "atom.xml": feeds["atom"].body, "feed.json": feeds["json"].body}
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == served
-    assert (feeds.rss, feeds.atom) == (feeds["rss"], feeds["atom"])
-    again = tmp_path / "again"
-    assert write_feed_files(again, rows, cfg.feed) == [
-        again / "feed.xml",
-        again / "atom.xml",
-        again / "feed.json",
-    ]
-    assert {p.name: p.read_bytes() for p in again.iterdir()} == served  # byte for byte
+        out = tmp_path / "public"
+        assert feeds.write(out) == feeds.marker
+        names = ("feed.xml", "atom.xml", "feed.json")
+        served = {
+            f"{prefix}{path}": feeds.get(lang, fmt).body
+            for lang, prefix in (("", ""), ("en", "en/"), ("fr", "fr/"), ("ar", "ar/"))
+            for path, fmt in zip(names, ("rss", "atom", "json"), strict=True)
+        }
+        files = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        assert files == served
+        assert (feeds.rss, feeds.atom) == (feeds["rss"], feeds["atom"])
+        assert [e.title for e in feedparser.parse(files["fr/feed.xml"]).entries] == ["Seule"]
+        assert [e.title for e in feedparser.parse(files["feed.xml"]).entries] == ["Only One", "Seule"]
+        assert feedparser.parse(files["ar/feed.xml"]).entries == []
+        again = tmp_path / "again"
+        assert write_feed_files(again, a, cfg.feed) == [
+            again / prefix / name for prefix in ("", "en", "fr", "ar") for name in names
+        ]
+    assert {str(p.relative_to(again)): p.read_bytes() for p in again.rglob("*") if p.is_file()} == served
 
 
 def test_health_metrics_and_pages(server: tuple[str, Config]) -> None:
@@ -393,3 +402,54 @@ def test_pages_carry_a_strict_csp_and_their_style_sheet_is_served(server: tuple[
     assert get(f"{base}/static/nope.css")[0] == 404
     assert get(f"{base}/static/../config.css")[0] == 404
     assert "Content-Security-Policy" not in get(f"{base}/feed.xml")[1]
+
+
+def test_each_language_has_its_feeds(server: tuple[str, Config]) -> None:
+    base, cfg = server
+    with Archive(cfg.database) as a:
+        a.store(
+            [
+                ArticleItem(title="Nouvelle", paragraphs=["Texte."], published_at="2026-01-04", lang="fr"),
+                ArticleItem(title="خبر", paragraphs=["نص عربي."], published_at="2026-01-05", lang="ar"),
+            ],
+            dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC),
+        )
+    combined = {e.title: e.id for e in feedparser.parse(get(f"{base}/feed.xml")[2]).entries}
+    expected = {
+        "en": ("ICESCO news", ["Second Title", "First <b>Title</b>"]),
+        "fr": ("Actualités de l'ICESCO", ["Nouvelle"]),
+        "ar": ("أخبار الإيسيسكو", ["خبر"]),
+    }
+    for lang, (title, titles) in expected.items():
+        for path, ctype in (
+            ("feed.xml", "application/rss+xml; charset=utf-8"),
+            ("atom.xml", "application/atom+xml; charset=utf-8"),
+        ):
+            status, headers, body = get(f"{base}/{lang}/{path}")
+            assert (status, headers["Content-Type"]) == (200, ctype)
+            parsed = feedparser.parse(body)
+            assert (parsed.bozo, parsed.feed.title, parsed.feed.language) == (0, title, lang)
+            assert [e.title for e in parsed.entries] == titles
+            assert [e.id for e in parsed.entries] == [combined[t] for t in titles]  # the combined feed's ids
+            assert [link.href for link in parsed.feed.links if link.rel == "self"] == [
+                f"{cfg.feed.base_url}{lang}/{path}"
+            ]
+            assert get(f"{base}/{lang}/{path}", {"If-None-Match": headers["ETag"]})[0] == 304
+        status, headers, body = get(f"{base}/{lang}/feed.json")
+        document = json.loads(body)
+        assert (status, headers["Content-Type"]) == (200, "application/feed+json; charset=utf-8")
+        assert (document["title"], document["language"], document["feed_url"]) == (
+            title,
+            lang,
+            f"{cfg.feed.base_url}{lang}/feed.json",
+        )
+        assert [(i["title"], i["id"]) for i in document["items"]] == [(t, combined[t]) for t in titles]
+        assert get(f"{base}/{lang}/feed.json", {"If-None-Match": headers["ETag"]})[0] == 304
+    # Arabic bodies are right to left in every format's HTML.
+    rss = feedparser.parse(get(f"{base}/ar/feed.xml")[2]).entries[0]
+    assert rss.content[0].value == '<div dir="rtl" lang="ar"><p>نص عربي.</p></div>'
+    atom = feedparser.parse(get(f"{base}/ar/atom.xml")[2]).entries[0]
+    assert atom.content[0].value == '<div dir="rtl" lang="ar"><p>نص عربي.</p></div>'
+    item = json.loads(get(f"{base}/ar/feed.json")[2])["items"][0]
+    assert (item["content_html"], item["language"]) == ('<div dir="rtl" lang="ar"><p>نص عربي.</p></div>', "ar")
+    assert get(f"{base}/de/feed.xml")[0] == 404

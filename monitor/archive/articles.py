@@ -14,12 +14,12 @@ from crawler.items import ArticleItem
 from monitor.archive.connection import Part, chunks, iso, marks
 from monitor.archive.edits import Kind, StoredText, Verdict, judge
 from monitor.archive.rows import ArticleRow, RevisionRow, columns
-from monitor.archive.schema import NEWEST
+from monitor.archive.schema import NEWEST_ORDER, OLDEST_ORDER
 
 _INSERT = (
     "INSERT INTO articles (id, url, lang, slug, title, subtitle, body, published_at,"
     " modified_at, categories, first_seen_at, last_seen_at, last_fetched_at,"
-    " content_hash, partial, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " content_hash, partial, source, order_date) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _TOUCH = (
     "UPDATE articles SET last_seen_at = ?,"
@@ -55,7 +55,9 @@ class StoreResult:
             self.updated.append(article_id)
 
 
-def _insert_row(item: ArticleItem, v: Verdict, stamp: str, fetched: str | None) -> tuple[Any, ...]:
+def _insert_row(
+    item: ArticleItem, v: Verdict, stamp: str, fetched: str | None, order_date: str | None
+) -> tuple[Any, ...]:
     return (
         item.id,
         item.url,
@@ -73,6 +75,7 @@ def _insert_row(item: ArticleItem, v: Verdict, stamp: str, fetched: str | None) 
         v.content_hash,
         int(item.partial),
         item.source,
+        None if item.published_at else order_date,
     )
 
 
@@ -117,14 +120,17 @@ class _Writes:
 
     stamp: str  # when the snapshot was seen
     fetched: str | None  # the same, for a live crawl (its pages were fetched)
+    newest: str | None  # the newest publication stored so far: an undated new article's order_date
     inserts: list[tuple[Any, ...]] = field(default_factory=list)
     touches: list[tuple[Any, ...]] = field(default_factory=list)
     revisions: list[tuple[Any, ...]] = field(default_factory=list)
     edits: list[tuple[Any, ...]] = field(default_factory=list)
 
     def add(self, item: ArticleItem, v: Verdict, old: StoredText | None) -> None:
+        if item.published_at:
+            self.newest = item.published_at if self.newest is None else max(self.newest, item.published_at)
         if old is None:
-            self.inserts.append(_insert_row(item, v, self.stamp, self.fetched))
+            self.inserts.append(_insert_row(item, v, self.stamp, self.fetched, self.newest))
         elif v.kind == "unchanged":
             self.touches.append((self.stamp, self.fetched, item.url, item.published_at, v.categories, item.id))
         else:
@@ -143,8 +149,9 @@ class Articles(Part):
             return result
         stamp = iso(now)
         batch = {item.id: item for item in items}  # the same article twice in a snapshot: keep the later one
-        writes = _Writes(stamp, stamp if fetched else None)
         with self.db.atomic():
+            (newest,) = self.conn.execute("SELECT max(published_at) FROM articles").fetchone()
+            writes = _Writes(stamp, stamp if fetched else None, newest)
             stored = self._stored_texts(list(batch))
             for aid, item in batch.items():
                 old = stored.get(aid)
@@ -208,6 +215,21 @@ class Articles(Part):
             rows = self.db.query(sql + " WHERE article_id = ? ORDER BY revision", [article_id])
         return [RevisionRow.from_sql(row) for row in rows]
 
+    def last_revisions(self, article_ids: list[str]) -> dict[str, RevisionRow]:
+        """The last revision (the version before its last edit) of each of ``article_ids``
+        that was edited, by id: one query (per 500 ids), not one per article."""
+        out: dict[str, RevisionRow] = {}
+        for chunk in chunks(article_ids):
+            sql = (
+                f"SELECT {columns(RevisionRow)} FROM revisions WHERE id IN"
+                " (SELECT max(id) FROM revisions"
+                f" WHERE article_id IN ({marks(chunk)}) GROUP BY article_id)"
+            )
+            for row in self.db.query(sql, chunk):
+                revision = RevisionRow.from_sql(row)
+                out[revision.article_id] = revision
+        return out
+
     def articles(
         self,
         *,
@@ -216,11 +238,14 @@ class Articles(Part):
         limit: int | None = 20,
         order: str = "newest",
         lang: str | None = None,
+        category: str | None = None,
         dated: bool | None = None,
     ) -> list[ArticleRow]:
-        """Articles, newest first (publication date, else first seen). ``lang``: of that
-        language only; ``dated``: only those with a known publication date (True), only
-        those without (False: by when they were first stored, the order of ``seq``)."""
+        """Articles, newest first (publication date; undated ones by ``order_date``, else
+        first seen; see schema.NEWEST) or oldest first; ``lang``: of that language only;
+        ``category``: in that category (case ignored) only; ``dated``: only those with a
+        known publication date (True), only those without (False: by when they were first
+        stored, the order of ``seq``)."""
         where: list[str] = []
         params: list[Any] = []
         if search and (words := _fts_query(search)):
@@ -229,6 +254,9 @@ class Articles(Part):
         if lang:
             where.append("lang = ?")
             params.append(lang)
+        if category:
+            where.append("EXISTS (SELECT 1 FROM json_each(articles.categories) WHERE lower(value) = lower(?))")
+            params.append(category)
         if dated is not None:
             where.append("published_at IS NOT NULL" if dated else "published_at IS NULL")
         if since:
@@ -237,11 +265,10 @@ class Articles(Part):
         sql = f"SELECT {columns(ArticleRow)} FROM articles"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        direction = "DESC" if order == "newest" else "ASC"
         if dated is False:
-            sql += f" ORDER BY seq {direction}"
+            sql += " ORDER BY seq " + ("DESC" if order == "newest" else "ASC")
         else:
-            sql += f" ORDER BY {NEWEST} {direction}, first_seen_at {direction}, id {direction}"
+            sql += " ORDER BY " + (NEWEST_ORDER if order == "newest" else OLDEST_ORDER)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

@@ -49,6 +49,7 @@ class ArticleRow:
     partial: int  # 1: the text is a cut copy
     source: str | None
     seq: int  # the order in which articles were first stored
+    order_date: str | None = None  # undated: where it sorts (the newest date stored before it)
 
     @classmethod
     def from_sql(cls, values: Mapping[str, Any]) -> ArticleRow:

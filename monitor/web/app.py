@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from feeds.formats import FORMATS
+from feeds.formats import FORMATS, LANGUAGES
 from monitor.config import Config
 from monitor.web import pages, routes
 from monitor.web.feedcache import FeedCache
@@ -33,10 +33,12 @@ class Route:
 
 
 _FEEDS = "|".join(re.escape(f.url_path) for f in FORMATS.values())
+_LANGS = "|".join(LANGUAGES)
 ARTICLE_ID = r"(?:[a-z][a-z0-9-]*:)?[0-9a-f]{16}"  # a site's name, then the hash
 
 ROUTES: list[Route] = [
     Route(rf"(?P<feed>{_FEEDS})", routes.feed),
+    Route(rf"/(?P<lang>{_LANGS})(?P<feed>{_FEEDS})", routes.feed),
     Route(r"/healthz", routes.healthz),
     Route(r"/metrics", routes.metrics),
     Route(r"/static/(?P<name>[a-z0-9-]+\.css)", pages.static),

@@ -1,5 +1,6 @@
-"""Every registered feed format as bytes, rebuilt only when the archive changed, with the
-validators (ETag, Last-Modified) the HTTP side answers conditional requests with."""
+"""Every registered feed format of every channel (the combined feed and one per language)
+as bytes, rebuilt only when the archive changed, with the validators (ETag,
+Last-Modified) the HTTP side answers conditional requests with."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds.formats import FORMATS, build_all, write_all
-from feeds.render import EPOCH, parse_time, updated_date
+from feeds.formats import FORMATS, build_all, channels, search_channel, write_all
+from feeds.render import EPOCH, Channel, parse_time, updated_date
 from feeds.settings import FeedSettings
 from monitor.archive import Archive, ArticleRow
 from monitor.config import Config
+from monitor.web.search import Recent, Search
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,20 @@ def _built(body: bytes, last_modified: dt.datetime) -> Built:
     return Built(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', last_modified)
 
 
+def channel_rows(archive: Archive, channel: Channel, items: int) -> list[ArticleRow]:
+    """The rows of a channel's feeds: the newest ``items`` (of its language, if it has one)."""
+    return archive.articles(limit=items, lang=channel.lang or None)
+
+
+def _build_channel(archive: Archive, rows: list[ArticleRow], feed: FeedSettings, channel: Channel) -> dict[str, Built]:
+    modified = newest_time(rows)
+    edits = archive.last_revisions([r.id for r in rows if r.revision])
+    return {name: _built(body, modified) for name, body in build_all(rows, feed, channel, edits).items()}
+
+
 class FeedCache:
-    """Every registered feed format (feeds.formats.FORMATS) as bytes, rebuilt only when the
+    """Every registered feed format (feeds.formats.FORMATS) of every channel
+    (feeds.formats.channels(): combined, then per language) as bytes, rebuilt only when the
     archive changed. Rebuilding never writes files (a GET must not): the scheduler writes
     them to ``feed.out_dir`` with write()."""
 
@@ -46,19 +60,25 @@ class FeedCache:
         self.cfg = cfg
         self.lock = threading.Lock()
         self.marker: tuple[int, str] | None = None
-        self.built: dict[str, Built] = {name: Built(b"", '""', EPOCH) for name in FORMATS}
+        self.searches: Recent[tuple[Search, str, tuple[int, str]], Built] = Recent()
+        empty = Built(b"", '""', EPOCH)
+        self.built: dict[tuple[str, str], Built] = {(c.lang, name): empty for c in channels() for name in FORMATS}
 
     def __getitem__(self, name: str) -> Built:
-        """The format ``name`` ("rss", "atom", "json") as last built."""
-        return self.built[name]
+        """The combined feed's format ``name`` ("rss", "atom", "json") as last built."""
+        return self.built[("", name)]
+
+    def get(self, lang: str, name: str) -> Built:
+        """Format ``name`` of the feed of ``lang`` ("": the combined feed) as last built."""
+        return self.built[(lang, name)]
 
     @property
     def rss(self) -> Built:
-        return self.built["rss"]
+        return self["rss"]
 
     @property
     def atom(self) -> Built:
-        return self.built["atom"]
+        return self["atom"]
 
     def refresh(self, archive: Archive) -> bool:
         """Rebuild if the archive changed since the last build; True if rebuilt."""
@@ -66,22 +86,51 @@ class FeedCache:
         with self.lock:
             if marker == self.marker:
                 return False
-            rows = archive.articles(limit=self.cfg.feed.items)
-            modified = newest_time(rows)
-            self.built = {name: _built(body, modified) for name, body in build_all(rows, self.cfg.feed).items()}
+            built: dict[tuple[str, str], Built] = {}
+            for channel in channels():
+                rows = channel_rows(archive, channel, self.cfg.feed.items)
+                for name, one in _build_channel(archive, rows, self.cfg.feed, channel).items():
+                    built[(channel.lang, name)] = one
+            self.built = built
             self.marker = marker
         log.info("feeds rebuilt: %d articles", min(marker[0], self.cfg.feed.items))
         return True
 
+    def search(self, archive: Archive, search: Search, name: str) -> Built:
+        """Format ``name`` of the feed of ``search`` (at most ``feed.items`` articles, from
+        the full-text index), from the cache of recent searches or built now."""
+        key = (search, name, archive.change_marker())
+        if (cached := self.searches.get(key)) is not None:
+            return cached
+        rows = archive.articles(
+            search=search.words or None,
+            category=search.category or None,
+            lang=search.lang or None,
+            limit=self.cfg.feed.items,
+        )
+        channel = search_channel(self.cfg.feed, search.words, search.category, search.lang)
+        edits = archive.last_revisions([r.id for r in rows if r.revision])
+        built = _built(FORMATS[name].render(rows, self.cfg.feed, channel, edits), newest_time(rows))
+        self.searches.put(key, built)
+        return built
+
     def write(self, out: Path) -> tuple[int, str] | None:
-        """Write every format as built now to out (atomically); returns the marker they were built at."""
+        """Write every channel's formats as built now under out (atomically: the combined
+        feed's in out, each language's in out/LANG); returns the marker they were built at."""
         with self.lock:
-            marker, bodies = self.marker, {name: built.body for name, built in self.built.items()}
-        write_all(out, bodies)
+            marker, built = self.marker, dict(self.built)
+        for channel in channels():
+            write_all(out, {name: built[(channel.lang, name)].body for name in FORMATS}, channel)
         return marker
 
 
-def write_feed_files(out: Path, rows: list[ArticleRow], feed: FeedSettings) -> list[Path]:
-    """Build every registered format from rows and write each to out (atomically), as
-    ``icesco-monitor feed`` does; returns the paths written."""
-    return write_all(out, build_all(rows, feed))
+def write_feed_files(out: Path, archive: Archive, feed: FeedSettings) -> list[Path]:
+    """Build every channel's formats from the archive and write each under out (atomically:
+    the combined feed's in out, each language's in out/LANG), as ``icesco-monitor feed``
+    does; returns the paths written."""
+    written: list[Path] = []
+    for channel in channels():
+        rows = channel_rows(archive, channel, feed.items)
+        edits = archive.last_revisions([r.id for r in rows if r.revision])
+        written += write_all(out, build_all(rows, feed, channel, edits), channel)
+    return written
