@@ -17,6 +17,7 @@ import datetime as dt
 import email.parser
 import email.policy
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +26,9 @@ from feeds.channels import Channel
 from feeds.digests import message_id, render_digest
 from feeds.ledger import DigestLedger
 from feeds.mailer import DeliveryError, message_bytes
-from feeds.settings import PublishConfig
+from feeds.settings import PublishConfig, Subscriber
 from feeds.subscribers import previous_due
+from monitor.archive.rows import ReaderRow
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +54,36 @@ def _message_id(data: bytes) -> str:
     return str(headers.get("Message-ID") or "")
 
 
+def subscribers_of(
+    configured: Iterable[Subscriber], readers: Iterable[ReaderRow], opted_out: set[str]
+) -> list[Subscriber]:
+    """Who gets digests: the subscribers of config.yaml but those who unsubscribed with a
+    digest's link, then the active readers recorded in the archive (a reader whose
+    address config.yaml has, and who did not opt out, is the file's)."""
+    subs = [s for s in configured if s.address not in opted_out]
+    have = {s.address for s in subs}
+    for r in readers:
+        if r.status == "active" and r.address not in have:
+            subs.append(
+                Subscriber(address=r.address, cadence=r.cadence, languages=list(r.languages), keywords=list(r.keywords))
+            )
+            have.add(r.address)
+    return subs
+
+
 def run_digests(
-    cfg: PublishConfig, archive: DigestLedger, now: dt.datetime, *, dry_run: bool = False, outbox: Path | None = None
+    cfg: PublishConfig,
+    archive: DigestLedger,
+    now: dt.datetime,
+    *,
+    dry_run: bool = False,
+    outbox: Path | None = None,
+    unsubscribe_link: Callable[[str], str] | None = None,
 ) -> DigestReport:
     """Send what is due at ``now``. With dry_run, write the .eml files that would be sent
-    (to ``outbox`` or the configured one) and record nothing.
+    (to ``outbox`` or the configured one) and record nothing. ``unsubscribe_link`` gives
+    the one-click unsubscribe URL of an address (``List-Unsubscribe``); without it,
+    digests carry the mailto one only.
 
     What a subscriber gets is decided by the articles' numbers (``seq``, in the order
     they were first stored), never by their times: a subscription starts after the last
@@ -72,7 +99,8 @@ def run_digests(
     channel = channels.channel_for(
         cfg, outbox if outbox is not None else (Path(cfg.digest.outbox) if dry_run else None)
     )
-    configured = {s.address for s in cfg.subscribers}
+    subscribers = subscribers_of(cfg.subscribers, archive.readers("active"), archive.opted_out())
+    configured = {s.address for s in subscribers}
 
     if not dry_run:
         for address in archive.forget_subscribers_except(configured):
@@ -103,7 +131,7 @@ def run_digests(
     # 2. New digests for the subscribers whose time has come.
     top = archive.last_seq()  # what is new is numbered above a subscriber's position, up to here
     subscriptions = archive.subscriptions()
-    for sub in cfg.subscribers:
+    for sub in subscribers:
         address = sub.address
         sub_row = subscriptions.get(address)
         if sub_row is None:
@@ -141,7 +169,14 @@ def run_digests(
         # Distinct for every digest, even two in one second: the numbers it covers.
         key = f"{sub.cadence}:{_utc(slot)}:{position + 1}-{last}"
         msg = render_digest(
-            sub, rows, now, cfg.digest, digest_key=key, site_url=cfg.feed.base_url, site_timezone=cfg.site.timezone
+            sub,
+            rows,
+            now,
+            cfg.digest,
+            digest_key=key,
+            site_url=cfg.feed.base_url,
+            site_timezone=cfg.site.timezone,
+            unsubscribe_link=unsubscribe_link(address) if unsubscribe_link else None,
         )
         # What the ledger keeps is what every channel is given, the first time and on a re-send
         # (which reads the Message-ID from the bytes, as here).

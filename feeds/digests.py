@@ -187,10 +187,12 @@ def check_templates(settings: DigestSettings, now: dt.datetime) -> None:
     render_digest(Subscriber(address="reader@example.org"), [sample], now, settings, digest_key="check")
 
 
-def _list_unsubscribe_uris(address: str, settings: DigestSettings) -> list[str]:
+def _list_unsubscribe_uris(address: str, settings: DigestSettings, link: str | None) -> list[str]:
     mailto = _header(settings.unsubscribe_mailto).replace(" ", "")
     subject = urllib.parse.quote(f"unsubscribe {address}", safe="@")
     uris = [f"<mailto:{mailto}?subject={subject}>"]
+    if link:  # the service's own one-click link first (RFC 2369: in order of preference)
+        return [f"<{_header(link).replace(' ', '%20')}>", *uris]
     if settings.unsubscribe_url:
         uris.append(f"<{_header(settings.unsubscribe_url).replace(' ', '%20')}>")
     return uris
@@ -205,6 +207,7 @@ def render_digest(
     digest_key: str,
     site_url: str = FeedSettings.base_url,
     site_timezone: str = SiteSettings.timezone,
+    unsubscribe_link: str | None = None,
 ) -> EmailMessage:
     """One ``multipart/alternative`` message (text/plain, then text/html) listing ``rows``.
 
@@ -212,6 +215,8 @@ def render_digest(
     its subject; ``digest_key`` names this digest (same key, same Message-ID). Links to
     the service (an article without a link of its own, the archive, the feed) are under
     ``site_url`` (``feed.base_url``); articles are dated in ``site_timezone`` (``site.timezone``).
+    ``unsubscribe_link`` (the service's signed ``/unsubscribe?t=…`` URL) comes first in
+    ``List-Unsubscribe``, with ``List-Unsubscribe-Post`` (RFC 8058) when it is https.
     """
     require_aware(now)
     address = validate_address(sub.address, where="subscriber.address")
@@ -255,8 +260,8 @@ def render_digest(
     msg["List-Id"] = _header(settings.list_id)
     # Folded by hand between the URIs: the email package would turn a URI longer than
     # a line into an RFC 2047 encoded-word, which no client reads as a URI.
-    msg.set_raw("List-Unsubscribe", ",\n ".join(_list_unsubscribe_uris(address, settings)))
-    if settings.unsubscribe_url:
+    msg.set_raw("List-Unsubscribe", ",\n ".join(_list_unsubscribe_uris(address, settings, unsubscribe_link)))
+    if (unsubscribe_link or "").lower().startswith("https://") or (settings.unsubscribe_url and not unsubscribe_link):
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
     msg["Precedence"] = "bulk"

@@ -4,7 +4,7 @@ nothing of ``monitor`` (as :mod:`crawler.state` does for the crawler).
 
 Rows are the archive's typed rows (:mod:`monitor.archive.rows`, the one part of ``monitor``
 ``feeds`` may import): ``subscriptions()`` gives a ``SubscriptionRow`` per address,
-``open_deliveries()`` ``OpenDeliveryRow``s, ``undelivered()`` the ``DigestRow``s a digest shows.
+``readers()`` ``ReaderRow``s, ``open_deliveries()`` ``OpenDeliveryRow``s, ``undelivered()`` the ``DigestRow``s a digest shows.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Protocol
 
-from monitor.archive.rows import DigestRow, OpenDeliveryRow, SubscriptionRow
+from monitor.archive.rows import DigestRow, OpenDeliveryRow, ReaderRow, SubscriptionRow
 
 
 class DigestLedger(Protocol):
@@ -24,6 +24,10 @@ class DigestLedger(Protocol):
     def forget_subscribers_except(self, addresses: set[str]) -> list[str]: ...
     def subscribe(self, address: str, now: dt.datetime) -> None: ...
     def mark_due_done(self, address: str, due_at: dt.datetime, position: int) -> None: ...
+
+    # subscribers recorded in the archive (the web form, the CLI), and config ones who opted out
+    def readers(self, status: str | None = None) -> list[ReaderRow]: ...
+    def opted_out(self) -> set[str]: ...
 
     # articles by number
     def last_seq(self) -> int: ...

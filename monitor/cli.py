@@ -377,11 +377,19 @@ def digest(cfg: Config, dry_run: bool, outbox: str | None, now_text: str | None,
     """Send the digests that are due (and retry those that failed for now)."""
     from feeds.delivery import run_digests
     from feeds.digests import TemplateProblem
+    from monitor.links import unsubscribe_links
 
     now = _now(now_text)
     try:
         with file_lock(lock_path(cfg.database, "digest"), "a digest run"), _open(cfg) as archive:
-            report = run_digests(cfg, archive, now, dry_run=dry_run, outbox=Path(outbox) if outbox else None)
+            report = run_digests(
+                cfg,
+                archive,
+                now,
+                dry_run=dry_run,
+                outbox=Path(outbox) if outbox else None,
+                unsubscribe_link=unsubscribe_links(cfg, now),
+            )
     except LockError as exc:
         _fail(f"{exc}; not starting a second one", 3)
     except (LockFileError, TemplateProblem) as exc:

@@ -133,6 +133,28 @@ class SubscriptionRow:
 
 
 @dataclass(frozen=True)
+class ReaderRow:
+    """A subscriber recorded in the archive (``web_subscribers``): from the web form or
+    added by the operator."""
+
+    address: str
+    cadence: str
+    languages: tuple[str, ...]
+    keywords: tuple[str, ...]
+    edits: int  # 1: edited articles too
+    status: str  # pending, active, ended
+    source: str  # web, cli
+    created_at: str
+    token_at: str | None  # when the last confirmation mail was asked for
+    confirmed_at: str | None
+    ended_at: str | None
+
+    @classmethod
+    def from_sql(cls, values: Mapping[str, Any]) -> ReaderRow:
+        return cls(**{**values, "languages": json_list(values["languages"]), "keywords": json_list(values["keywords"])})
+
+
+@dataclass(frozen=True)
 class DeliveryRow:
     """One digest in the ledger (without its bytes)."""
 
