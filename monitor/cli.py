@@ -17,6 +17,7 @@ import click
 
 from feeds.render import local_date
 from monitor.archive import Archive, ArchiveError
+from monitor.cli_subscribers import subscribers
 from monitor.config import Config, ConfigError, load_config
 from monitor.config_checks import url_problem
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
@@ -479,6 +480,8 @@ def _demo_config(cfg: Config, explicit_db: bool) -> None:
         err=True,
     )
 
+
+main.add_command(subscribers)
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import run_cli, write_config
 
 from crawler.items import ArticleItem
 from feeds.delivery import run_digests
@@ -111,3 +112,42 @@ def test_an_ended_reader_and_an_opted_out_file_subscriber_get_nothing_more(tmp_p
         a.store(articles("News C", 1), at(8))
         run_digests(cfg, a, at(9))
         assert sent(a)[2:] == [(FILE, ["News C 1"])]
+
+
+def test_the_subscribers_command_lists_adds_and_removes(tmp_path: Path) -> None:
+    config_file = write_config(tmp_path, subscribers=[{"address": FILE, "cadence": "weekly", "languages": ["fr"]}])
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        proc = run_cli("subscribers", *args, config=config_file)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    assert cli("add", WEB, "--cadence", "immediate", "--languages", "en,ar", "--keywords", "heritage", "--edits") == (
+        0,
+        f"{WEB}: subscribed, immediate\n",
+        "",
+    )
+    assert cli("list") == (
+        0,
+        f"{FILE}  config  active  weekly  fr\n{WEB}  cli  active  immediate  ar en, heritage\n",
+        "",
+    )
+    code, out, _ = cli("list", "--json")
+    assert (code, [json.loads(line) for line in out.splitlines()][1]) == (
+        0,
+        {"address": WEB, "source": "cli", "status": "active", "cadence": "immediate", "languages": ["ar", "en"], "keywords": ["heritage"]},
+    )  # fmt: skip
+    assert cli("remove", FILE) == (
+        2,
+        "",
+        f"icesco-monitor: {FILE} is a subscriber of {config_file} (subscribers): remove it there\n",
+    )
+    assert cli("remove", WEB) == (0, f"{WEB}: unsubscribed\n", "")
+    assert cli("remove", WEB) == (1, "", f"icesco-monitor: {WEB}: not subscribed\n")
+    assert cli("add", "not an address") == (
+        2,
+        "",
+        "icesco-monitor: ADDRESS: spaces and control characters are not allowed in an e-mail address,"
+        " got 'not an address'\n",
+    )
+    with Archive(tmp_path / "archive.db") as a:
+        assert [(r.address, r.status, r.source, r.edits) for r in a.readers()] == [(WEB, "ended", "cli", 1)]
