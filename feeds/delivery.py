@@ -28,7 +28,7 @@ from feeds.ledger import DigestLedger
 from feeds.mailer import DeliveryError, message_bytes
 from feeds.settings import PublishConfig, Subscriber
 from feeds.subscribers import previous_due
-from monitor.archive.rows import ReaderRow
+from monitor.archive.rows import DigestRow, ReaderRow
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,13 @@ def subscribers_of(
     for r in readers:
         if r.status == "active" and r.address not in have:
             subs.append(
-                Subscriber(address=r.address, cadence=r.cadence, languages=list(r.languages), keywords=list(r.keywords))
+                Subscriber(
+                    address=r.address,
+                    cadence=r.cadence,
+                    languages=list(r.languages),
+                    keywords=list(r.keywords),
+                    edits=bool(r.edits),
+                )
             )
             have.add(r.address)
     return subs
@@ -130,6 +136,7 @@ def run_digests(
 
     # 2. New digests for the subscribers whose time has come.
     top = archive.last_seq()  # what is new is numbered above a subscriber's position, up to here
+    top_edit = archive.last_revision()  # the same for edits (subscribers with edits: true)
     subscriptions = archive.subscriptions()
     for sub in subscribers:
         address = sub.address
@@ -145,29 +152,36 @@ def run_digests(
         if sub.cadence != "immediate" and done_up_to and slot <= dt.datetime.fromisoformat(done_up_to):
             continue  # this scheduled time is done
         position = int(sub_row.position or 0)
-        if position >= top:
+        edit_from = int(sub_row.edit_position or 0)
+        edits_due = sub.edits and edit_from < top_edit
+        if position >= top and not edits_due:
             if sub.cadence != "immediate" and not dry_run:
-                archive.mark_due_done(address, slot, position)
+                archive.mark_due_done(address, slot, position, edit_position=top_edit)
             continue  # nothing new: no article is read
-        rows = archive.undelivered(
-            address,
-            position,
-            top,
-            cfg.digest.max_items,
-            keywords=sub.keywords,
-            categories=sub.categories,
-            languages=sub.languages,
-        )
+        rows: list[DigestRow] = []
+        if position < top:
+            rows = archive.undelivered(
+                address,
+                position,
+                top,
+                cfg.digest.max_items,
+                keywords=sub.keywords,
+                categories=sub.categories,
+                languages=sub.languages,
+            )
         # Considered: up to the last article taken when the digest is full (the rest
         # wait for the next one), else everything up to top.
         last = rows[-1].seq if len(rows) >= cfg.digest.max_items else top
-        if not rows:
+        edited = archive.edited(address, edit_from, top_edit, cfg.digest.max_items) if edits_due else []
+        if not rows and not edited:
             if not dry_run:
-                archive.mark_due_done(address, slot, last)
+                archive.mark_due_done(address, slot, last, edit_position=top_edit)
             continue  # no empty digests
         rows.sort(key=lambda r: (r.published_at or r.first_seen_at[:10], r.first_seen_at), reverse=True)
         # Distinct for every digest, even two in one second: the numbers it covers.
         key = f"{sub.cadence}:{_utc(slot)}:{position + 1}-{last}"
+        if edited:
+            key += f":edits:{edit_from + 1}-{top_edit}"
         msg = render_digest(
             sub,
             rows,
@@ -177,6 +191,7 @@ def run_digests(
             site_url=cfg.feed.base_url,
             site_timezone=cfg.site.timezone,
             unsubscribe_link=unsubscribe_link(address) if unsubscribe_link else None,
+            edited=edited,
         )
         # What the ledger keeps is what every channel is given, the first time and on a re-send
         # (which reads the Message-ID from the bytes, as here).
@@ -194,6 +209,7 @@ def run_digests(
             now,
             first_seq=position + 1,
             last_seq=last,
+            edit_position=top_edit,
         )
         _attempt(cfg, archive, channel, delivery_id, data, mid, address, 0, now, report, dry_run)
 

@@ -5,6 +5,8 @@ one and an opted-out subscriber of config.yaml get nothing more. Real SQLite, th
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import json
 from pathlib import Path
 
@@ -151,3 +153,40 @@ def test_the_subscribers_command_lists_adds_and_removes(tmp_path: Path) -> None:
     )
     with Archive(tmp_path / "archive.db") as a:
         assert [(r.address, r.status, r.source, r.edits) for r in a.readers()] == [(WEB, "ended", "cli", 1)]
+
+
+def test_a_subscriber_with_edits_gets_the_articles_edited_since_the_last_digest(tmp_path: Path) -> None:
+    cfg = config(tmp_path, FILE)
+    cfg.subscribers.append(Subscriber(address=WEB, cadence="immediate", edits=True))
+    old = ArticleItem(title="News A 1", paragraphs=["The council met in Rabat.", "It adopted a plan."], lang="en")
+    new = ArticleItem(
+        title="News A 1", paragraphs=["The council met in Rabat on Monday.", "It adopted a plan."], lang="en"
+    )
+    with Archive(cfg.database) as a:
+        run_digests(cfg, a, at(0))  # records both
+        a.store([old], at(1))
+        run_digests(cfg, a, at(2))
+        assert sent(a) == [(FILE, ["News A 1"]), (WEB, ["News A 1"])]
+        a.store([new], at(3), fetched=True)  # an edit
+        a.store(articles("News B", 1), at(3))
+        report = run_digests(cfg, a, at(4))
+        assert report.sent == 2
+        assert sent(a)[2:] == [(FILE, ["News B 1"]), (WEB, ["News B 1"])]  # the ledger lists new articles only
+        (data,) = [bytes(r[0]) for r in a.conn.execute("SELECT message FROM deliveries WHERE id = 4")]
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        assert msg["Subject"].startswith("ICESCO news: 1 new article, 1 edited — ")
+        text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        edited_part = text[text.index("Edited since your last digest:") :].split("\n-- \n")[0]
+        assert edited_part.splitlines()[:4] == [
+            "Edited since your last digest:",
+            "",
+            "* News A 1",
+            '   edited: 3 words added, 1 removed: "…Rabat on Monday."',
+        ]
+        (data,) = [bytes(r[0]) for r in a.conn.execute("SELECT message FROM deliveries WHERE id = 3")]
+        assert "Edited since" not in data.decode()  # edits: false (the default)
+        run_digests(cfg, a, at(5))
+        assert len(sent(a)) == 4  # the edit is listed once
+        a.store([old], at(6), fetched=True)  # edited back: an edits-only digest
+        run_digests(cfg, a, at(7))
+        assert sent(a)[4:] == [(WEB, [])]

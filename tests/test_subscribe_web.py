@@ -116,9 +116,11 @@ def test_subscribe_confirm_receive_and_unsubscribe_by_the_links_in_mail(site: Si
         "languages",
         "languages",
         "keywords",
+        "edits",
     ]
     sent = site.post(
-        site.base + "subscribe", {"address": READER, "cadence": "immediate", "languages": ["en"], "keywords": ""}
+        site.base + "subscribe",
+        {"address": READER, "cadence": "immediate", "languages": ["en"], "keywords": "", "edits": "1"},
     )
     assert (sent.status, heading(sent)) == (200, "Check your mailbox")
     (mail,) = site.sink.messages
@@ -126,7 +128,7 @@ def test_subscribe_confirm_receive_and_unsubscribe_by_the_links_in_mail(site: Si
     link = link_in(mail)
     assert link.startswith(site.base + "subscribe/confirm?t=")
     pending = site.rows()
-    assert [r[:8] for r in pending] == [(READER, "immediate", '["en"]', "[]", 0, "pending", "web", pending[0][7])]
+    assert [r[:8] for r in pending] == [(READER, "immediate", '["en"]', "[]", 1, "pending", "web", pending[0][7])]
 
     page = fetch(link)  # what a mail scanner does: nothing changes
     assert (page.status, heading(page), site.rows()) == (200, "Confirm your subscription", pending)

@@ -33,7 +33,14 @@ class Readers(Part):
         return [ReaderRow.from_sql(row) for row in rows]
 
     def request_reader(
-        self, address: str, cadence: str, languages: Sequence[str], keywords: Sequence[str], now: dt.datetime
+        self,
+        address: str,
+        cadence: str,
+        languages: Sequence[str],
+        keywords: Sequence[str],
+        now: dt.datetime,
+        *,
+        edits: bool = False,
     ) -> ReaderRow | None:
         """A subscription asked for on the web: recorded as pending with these choices
         (a pending or ended one is replaced; an active one is left as it is). Returns the
@@ -44,8 +51,16 @@ class Readers(Part):
                 return None
             self.conn.execute(
                 "INSERT OR REPLACE INTO web_subscribers (address, cadence, languages, keywords, edits, status,"
-                " source, created_at, token_at) VALUES (?, ?, ?, ?, 0, 'pending', 'web', ?, ?)",
-                (address, cadence, json.dumps(list(languages)), json.dumps(list(keywords)), iso(now), iso(now)),
+                " source, created_at, token_at) VALUES (?, ?, ?, ?, ?, 'pending', 'web', ?, ?)",
+                (
+                    address,
+                    cadence,
+                    json.dumps(list(languages)),
+                    json.dumps(list(keywords)),
+                    int(edits),
+                    iso(now),
+                    iso(now),
+                ),
             )
         return self.reader(address)
 
@@ -121,7 +136,7 @@ class Readers(Part):
         if fresh:
             self.conn.execute("DELETE FROM subscriptions WHERE address = ?", (address,))
         self.conn.execute(
-            "INSERT OR IGNORE INTO subscriptions (address, subscribed_at, last_due_at, after_seq, position)"
-            " SELECT ?, ?, ?, n, n FROM (SELECT COALESCE(max(seq), 0) AS n FROM articles)",
+            "INSERT OR IGNORE INTO subscriptions (address, subscribed_at, last_due_at, after_seq, position, edit_position)"
+            " SELECT ?, ?, ?, n, n, (SELECT max(id) FROM revisions) FROM (SELECT COALESCE(max(seq), 0) AS n FROM articles)",
             (address, iso(now), iso(now)),
         )

@@ -130,6 +130,17 @@ class SubscriptionRow:
     last_due_at: str | None
     after_seq: int
     position: int | None
+    edit_position: int | None = None  # revisions numbered up to it were considered (edits: true)
+
+
+@dataclass(frozen=True)
+class EditRow:
+    """An article a subscriber was sent and that was edited since: what it is now, and its
+    text as it was before the first of those edits."""
+
+    article: DigestRow
+    old_body: str
+    changed_at: str  # the last of those edits
 
 
 @dataclass(frozen=True)

@@ -273,6 +273,11 @@ def m008_web_subscribers(db: Database) -> None:
         not_null={"cadence", "status", "source", "created_at"},
         defaults={"languages": "[]", "keywords": "[]", "edits": 0},
     )
+    # Subscribers who opted in to edits (`edits: true`) get the articles they were sent
+    # that were edited since their last digest: the revisions numbered up to
+    # `edit_position` have been considered (a revision's id only grows). NULL: none yet.
+    db.execute("ALTER TABLE subscriptions ADD COLUMN edit_position INTEGER")
+    db.execute("UPDATE subscriptions SET edit_position = (SELECT max(id) FROM revisions)")
     # Subscribers of config.yaml who unsubscribed with a digest's link: no more mail to them
     # (RFC 8058 one-click), whatever the file says, until the operator adds them again.
     db.table("opt_outs").create({"address": str, "at": str}, pk="address")

@@ -90,7 +90,9 @@ def subscribe(request: Request, m: re.Match[str]) -> Response:
     if (refused := _no_secret(request)) is not None:
         return refused
     if request.method != "POST":
-        return _form(request, 200, {"address": "", "cadence": "daily", "languages": [], "keywords": ""}, [])
+        return _form(
+            request, 200, {"address": "", "cadence": "daily", "languages": [], "keywords": "", "edits": False}, []
+        )
     try:
         form = request.form()
     except FormTooLarge:
@@ -100,6 +102,7 @@ def subscribe(request: Request, m: re.Match[str]) -> Response:
         "cadence": form.get("cadence", ["daily"])[0],
         "languages": form.get("languages", []),
         "keywords": form.get("keywords", [""])[0].strip(),
+        "edits": form.get("edits", [""])[0] == "1",
     }
     errors, address, keywords = _check(values)
     if errors:
@@ -110,7 +113,7 @@ def subscribe(request: Request, m: re.Match[str]) -> Response:
         return _notice(
             request, 429, "Too many requests", "Too many subscriptions were asked for; try again in an hour."
         )
-    return _ask(request, address, values["cadence"], sorted(set(values["languages"])), keywords)
+    return _ask(request, address, values["cadence"], sorted(set(values["languages"])), keywords, values["edits"])
 
 
 def _form(request: Request, status: int, values: dict[str, Any], errors: list[str]) -> Response:
@@ -137,14 +140,16 @@ def _check(values: dict[str, Any]) -> tuple[list[str], str, list[str]]:
     return errors, address, keywords
 
 
-def _ask(request: Request, address: str, cadence: str, languages: list[str], keywords: list[str]) -> Response:
+def _ask(
+    request: Request, address: str, cadence: str, languages: list[str], keywords: list[str], edits: bool
+) -> Response:
     """Record the pending subscription and mail its link (or, to an active address, the
     unsubscribe link); the page is the same either way."""
     cfg, now = request.cfg, dt.datetime.now(dt.UTC)
     key = links.secret(cfg)
     assert key is not None  # (checked by _no_secret)
     with Archive(cfg.database, migrate=False) as archive:
-        row = archive.request_reader(address, cadence, languages, keywords, now)
+        row = archive.request_reader(address, cadence, languages, keywords, now, edits=edits)
     if row is not None and row.token_at is not None:
         link = links.confirm_url(cfg, key, address, row.token_at, now)
         context = {
