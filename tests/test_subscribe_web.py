@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import signal
+import subprocess
 import threading
 import urllib.parse
 import urllib.request
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 from browser import load, screenshot
-from helpers import Reply, fetch
+from helpers import Reply, cli_command, cli_env, fetch, free_port, wait_until
 from smtpsink import SmtpSink
 
 from crawler.items import ArticleItem
@@ -279,3 +281,29 @@ def test_the_form_and_the_confirm_page_in_a_browser(site: Site, chromium: str, b
     assert site.rows() == before  # the browser's GETs changed nothing
     assert (browser_out / "subscribe.png").stat().st_size > 1000
     assert (browser_out / "confirm.png").stat().st_size > 1000
+
+
+def test_the_real_service_without_the_secret_says_so_and_serves_the_rest(tmp_path: Path) -> None:
+    port = free_port()
+    env = cli_env()
+    env.pop("ICESCO_SECRET", None)
+    cmd = cli_command("serve", "--demo", "--port", str(port), db=tmp_path / "svc.db")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: fetch(f"http://127.0.0.1:{port}/healthz").status == 200, 60, 0.3)
+        form = fetch(f"http://127.0.0.1:{port}/subscribe")
+        feed = fetch(f"http://127.0.0.1:{port}/feed.xml")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert (form.status, heading(form), feed.status) == (503, "Subscribing is not available", 200)
+    warnings = [line.split(" ", 1)[1] for line in err.splitlines() if " WARNING monitor.service: " in line]
+    assert warnings == [
+        "WARNING monitor.service: ICESCO_SECRET is not set: the links sent to readers are signed with it"
+        " (e.g. ICESCO_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')):"
+        " /subscribe and /unsubscribe answer 503 and digests carry the mailto unsubscribe only"
+    ]
