@@ -17,6 +17,7 @@ import datetime as dt
 import email.parser
 import email.policy
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +26,9 @@ from feeds.channels import Channel
 from feeds.digests import message_id, render_digest
 from feeds.ledger import DigestLedger
 from feeds.mailer import DeliveryError, message_bytes
-from feeds.settings import PublishConfig
+from feeds.settings import PublishConfig, Subscriber
 from feeds.subscribers import previous_due
+from monitor.archive.rows import DigestRow, EditRow, ReaderRow, SubscriptionRow
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +54,42 @@ def _message_id(data: bytes) -> str:
     return str(headers.get("Message-ID") or "")
 
 
+def subscribers_of(
+    configured: Iterable[Subscriber], readers: Iterable[ReaderRow], opted_out: set[str]
+) -> list[Subscriber]:
+    """Who gets digests: the subscribers of config.yaml but those who unsubscribed with a
+    digest's link, then the active readers recorded in the archive (a reader whose
+    address config.yaml has, and who did not opt out, is the file's)."""
+    subs = [s for s in configured if s.address not in opted_out]
+    have = {s.address for s in subs}
+    for r in readers:
+        if r.status == "active" and r.address not in have:
+            subs.append(
+                Subscriber(
+                    address=r.address,
+                    cadence=r.cadence,
+                    languages=list(r.languages),
+                    keywords=list(r.keywords),
+                    edits=bool(r.edits),
+                )
+            )
+            have.add(r.address)
+    return subs
+
+
 def run_digests(
-    cfg: PublishConfig, archive: DigestLedger, now: dt.datetime, *, dry_run: bool = False, outbox: Path | None = None
+    cfg: PublishConfig,
+    archive: DigestLedger,
+    now: dt.datetime,
+    *,
+    dry_run: bool = False,
+    outbox: Path | None = None,
+    unsubscribe_link: Callable[[str], str] | None = None,
 ) -> DigestReport:
     """Send what is due at ``now``. With dry_run, write the .eml files that would be sent
-    (to ``outbox`` or the configured one) and record nothing.
+    (to ``outbox`` or the configured one) and record nothing. ``unsubscribe_link`` gives
+    the one-click unsubscribe URL of an address (``List-Unsubscribe``); without it,
+    digests carry the mailto one only.
 
     What a subscriber gets is decided by the articles' numbers (``seq``, in the order
     they were first stored), never by their times: a subscription starts after the last
@@ -72,7 +105,8 @@ def run_digests(
     channel = channels.channel_for(
         cfg, outbox if outbox is not None else (Path(cfg.digest.outbox) if dry_run else None)
     )
-    configured = {s.address for s in cfg.subscribers}
+    subscribers = subscribers_of(cfg.subscribers, archive.readers("active"), archive.opted_out())
+    configured = {s.address for s in subscribers}
 
     if not dry_run:
         for address in archive.forget_subscribers_except(configured):
@@ -102,8 +136,10 @@ def run_digests(
 
     # 2. New digests for the subscribers whose time has come.
     top = archive.last_seq()  # what is new is numbered above a subscriber's position, up to here
+    top_edit = archive.last_revision()  # the same for edits (subscribers with edits: true)
     subscriptions = archive.subscriptions()
-    for sub in cfg.subscribers:
+    run = _Run(cfg, archive, channel, now, report, dry_run, top, top_edit, unsubscribe_link)
+    for sub in subscribers:
         address = sub.address
         sub_row = subscriptions.get(address)
         if sub_row is None:
@@ -112,15 +148,48 @@ def run_digests(
             report.subscribed.append(address)
             log.info("%s: new subscriber recorded; articles stored from now on will be sent", address)
             continue
-        slot = previous_due(sub, now)
-        done_up_to = sub_row.last_due_at
-        if sub.cadence != "immediate" and done_up_to and slot <= dt.datetime.fromisoformat(done_up_to):
-            continue  # this scheduled time is done
-        position = int(sub_row.position or 0)
-        if position >= top:
-            if sub.cadence != "immediate" and not dry_run:
-                archive.mark_due_done(address, slot, position)
-            continue  # nothing new: no article is read
+        _digest_for(run, sub, sub_row)
+
+    if not dry_run:
+        # Sent digests keep their bytes for digest.retention_days; a re-send needs none after.
+        pruned = archive.prune_messages(now - dt.timedelta(days=cfg.digest.retention_days))
+        if pruned:
+            log.info("%d sent digest(s) older than %g days: bytes dropped", pruned, cfg.digest.retention_days)
+    return report
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one digest run shares among its subscribers."""
+
+    cfg: PublishConfig
+    archive: DigestLedger
+    channel: Channel
+    now: dt.datetime
+    report: DigestReport
+    dry_run: bool
+    top: int  # the last article number
+    top_edit: int  # the last revision number
+    unsubscribe_link: Callable[[str], str] | None
+
+
+def _digest_for(run: _Run, sub: Subscriber, sub_row: SubscriptionRow) -> None:
+    """The digest of one recorded subscriber, if their time has come and something is new."""
+    cfg, archive, now, dry_run = run.cfg, run.archive, run.now, run.dry_run
+    top, top_edit, address = run.top, run.top_edit, sub.address
+    slot = previous_due(sub, now)
+    done_up_to = sub_row.last_due_at
+    if sub.cadence != "immediate" and done_up_to and slot <= dt.datetime.fromisoformat(done_up_to):
+        return  # this scheduled time is done
+    position = int(sub_row.position or 0)
+    edit_from = int(sub_row.edit_position or 0)
+    edits_due = sub.edits and edit_from < top_edit
+    if position >= top and not edits_due:
+        if sub.cadence != "immediate" and not dry_run:
+            archive.mark_due_done(address, slot, position, edit_position=top_edit)
+        return  # nothing new: no article is read
+    rows: list[DigestRow] = []
+    if position < top:
         rows = archive.undelivered(
             address,
             position,
@@ -130,44 +199,65 @@ def run_digests(
             categories=sub.categories,
             languages=sub.languages,
         )
-        # Considered: up to the last article taken when the digest is full (the rest
-        # wait for the next one), else everything up to top.
-        last = rows[-1].seq if len(rows) >= cfg.digest.max_items else top
-        if not rows:
-            if not dry_run:
-                archive.mark_due_done(address, slot, last)
-            continue  # no empty digests
-        rows.sort(key=lambda r: (r.published_at or r.first_seen_at[:10], r.first_seen_at), reverse=True)
-        # Distinct for every digest, even two in one second: the numbers it covers.
-        key = f"{sub.cadence}:{_utc(slot)}:{position + 1}-{last}"
-        msg = render_digest(
-            sub, rows, now, cfg.digest, digest_key=key, site_url=cfg.feed.base_url, site_timezone=cfg.site.timezone
-        )
-        # What the ledger keeps is what every channel is given, the first time and on a re-send
-        # (which reads the Message-ID from the bytes, as here).
-        data, mid = message_bytes(msg), str(msg["Message-ID"])
-        if dry_run:
-            _attempt(cfg, archive, channel, 0, data, mid, address, 0, now, report, dry_run)
-            continue
-        delivery_id = archive.create_delivery(
-            address,
-            key,
-            message_id(address, key),
-            data,
-            [r.id for r in rows],
-            slot,
-            now,
-            first_seq=position + 1,
-            last_seq=last,
-        )
-        _attempt(cfg, archive, channel, delivery_id, data, mid, address, 0, now, report, dry_run)
+    # Considered: up to the last article taken when the digest is full (the rest
+    # wait for the next one), else everything up to top.
+    last = rows[-1].seq if len(rows) >= cfg.digest.max_items else top
+    edited = archive.edited(address, edit_from, top_edit, cfg.digest.max_items) if edits_due else []
+    if not rows and not edited:
+        if not dry_run:
+            archive.mark_due_done(address, slot, last, edit_position=top_edit)
+        return  # no empty digests
+    # Distinct for every digest, even two in one second: the numbers it covers.
+    key = f"{sub.cadence}:{_utc(slot)}:{position + 1}-{last}"
+    if edited:
+        key += f":edits:{edit_from + 1}-{top_edit}"
+    _send(run, sub, slot, key, rows, edited, (position + 1, last))
 
-    if not dry_run:
-        # Sent digests keep their bytes for digest.retention_days; a re-send needs none after.
-        pruned = archive.prune_messages(now - dt.timedelta(days=cfg.digest.retention_days))
-        if pruned:
-            log.info("%d sent digest(s) older than %g days: bytes dropped", pruned, cfg.digest.retention_days)
-    return report
+
+def _send(
+    run: _Run,
+    sub: Subscriber,
+    slot: dt.datetime,
+    key: str,
+    rows: list[DigestRow],
+    edited: list[EditRow],
+    seqs: tuple[int, int],
+) -> None:
+    """Render one digest, record it in the ledger (its articles, the numbers ``seqs`` it
+    covers, the edits up to the last revision) and send it."""
+    cfg, archive, channel, now, report, dry_run = run.cfg, run.archive, run.channel, run.now, run.report, run.dry_run
+    address = sub.address
+    rows.sort(key=lambda r: (r.published_at or r.first_seen_at[:10], r.first_seen_at), reverse=True)
+    msg = render_digest(
+        sub,
+        rows,
+        now,
+        cfg.digest,
+        digest_key=key,
+        site_url=cfg.feed.base_url,
+        site_timezone=cfg.site.timezone,
+        unsubscribe_link=run.unsubscribe_link(address) if run.unsubscribe_link else None,
+        edited=edited,
+    )
+    # What the ledger keeps is what every channel is given, the first time and on a re-send
+    # (which reads the Message-ID from the bytes, as here).
+    data, mid = message_bytes(msg), str(msg["Message-ID"])
+    if dry_run:
+        _attempt(cfg, archive, channel, 0, data, mid, address, 0, now, report, dry_run)
+        return
+    delivery_id = archive.create_delivery(
+        address,
+        key,
+        message_id(address, key),
+        data,
+        [r.id for r in rows],
+        slot,
+        now,
+        first_seq=seqs[0],
+        last_seq=seqs[1],
+        edit_position=run.top_edit,
+    )
+    _attempt(cfg, archive, channel, delivery_id, data, mid, address, 0, now, report, dry_run)
 
 
 def _attempt(

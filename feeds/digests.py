@@ -12,6 +12,7 @@ not http(s) is replaced by the article's page on the service.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import hashlib
@@ -28,11 +29,12 @@ from typing import Any, cast
 
 import jinja2
 
+from feeds.diff import split_body, summary, word_diff
 from feeds.settings import DigestSettings, FeedSettings, SiteSettings, Subscriber
 from feeds.subscribers import require_aware, validate_address, zone
 from feeds.templating import with_folder
 from feeds.text import categories, http_url, lead, one_line
-from monitor.archive.rows import DigestRow
+from monitor.archive.rows import DigestRow, EditRow
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class DigestItem:
     lead: str
     rtl: bool = False  # right-to-left text (Arabic): the HTML part marks its item dir="rtl"
     lang: str = ""  # the article's language code, when it is one
+    edited: str = ""  # an edited article: what changed, in one line (feeds/diff.py)
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -165,6 +168,16 @@ def _item(row: DigestRow, site: str, tz: zoneinfo.ZoneInfo) -> DigestItem:
     )
 
 
+def _edited_item(edit: EditRow, site: str, tz: zoneinfo.ZoneInfo) -> DigestItem:
+    """An article sent before and edited since, with what changed in its body (or, when
+    only the title or subtitle changed, that)."""
+    item = _item(edit.article, site, tz)
+    diff = word_diff(split_body(edit.old_body), split_body(str(edit.article.body or "")))
+    return dataclasses.replace(
+        item, edited=one_line(summary(diff)) if diff.changed else "the title or subtitle changed"
+    )
+
+
 class TemplateProblem(ValueError):
     """The digest templates cannot be rendered; the message names the template and why."""
 
@@ -194,10 +207,12 @@ def check_templates(settings: DigestSettings, now: dt.datetime) -> None:
     render_digest(Subscriber(address="reader@example.org"), [sample], now, settings, digest_key="check")
 
 
-def _list_unsubscribe_uris(address: str, settings: DigestSettings) -> list[str]:
+def _list_unsubscribe_uris(address: str, settings: DigestSettings, link: str | None) -> list[str]:
     mailto = _header(settings.unsubscribe_mailto).replace(" ", "")
     subject = urllib.parse.quote(f"unsubscribe {address}", safe="@")
     uris = [f"<mailto:{mailto}?subject={subject}>"]
+    if link:  # the service's own one-click link first (RFC 2369: in order of preference)
+        return [f"<{_header(link).replace(' ', '%20')}>", *uris]
     if settings.unsubscribe_url:
         uris.append(f"<{_header(settings.unsubscribe_url).replace(' ', '%20')}>")
     return uris
@@ -212,6 +227,8 @@ def render_digest(
     digest_key: str,
     site_url: str = FeedSettings.base_url,
     site_timezone: str = SiteSettings.timezone,
+    unsubscribe_link: str | None = None,
+    edited: Sequence[EditRow] = (),
 ) -> EmailMessage:
     """One ``multipart/alternative`` message (text/plain, then text/html) listing ``rows``.
 
@@ -219,6 +236,10 @@ def render_digest(
     its subject; ``digest_key`` names this digest (same key, same Message-ID). Links to
     the service (an article without a link of its own, the archive, the feed) are under
     ``site_url`` (``feed.base_url``); articles are dated in ``site_timezone`` (``site.timezone``).
+    ``unsubscribe_link`` (the service's signed ``/unsubscribe?t=…`` URL) comes first in
+    ``List-Unsubscribe``, with ``List-Unsubscribe-Post`` (RFC 8058) when it is https.
+    ``edited`` (a subscriber with ``edits: true``) are articles sent before and edited since,
+    listed after the new ones, each with a one-line summary of what changed.
     """
     require_aware(now)
     address = validate_address(sub.address, where="subscriber.address")
@@ -231,9 +252,12 @@ def render_digest(
         raise ValueError(f"unsubscribe_url: expected an https URL, got {settings.unsubscribe_url!r}")
 
     items = [_item(row, site, zone(site_timezone)) for row in rows]
+    edited_items = [_edited_item(e, site, zone(site_timezone)) for e in edited]
     n = len(items)
     date_text = _human_date(now.astimezone(tz).date())
     count_text = f"{n} new article" if n == 1 else f"{n} new articles"
+    if edited_items:
+        count_text += f", {len(edited_items)} edited"
     subject = f"ICESCO news: {count_text} — {date_text}"
     context = {
         "subject": subject,
@@ -241,6 +265,8 @@ def render_digest(
         "count_text": count_text,
         "date": date_text,
         "items": items,
+        "edited": edited_items,
+        "unsubscribe_link": unsubscribe_link or "",
         "address": address,
         "name": one_line(sub.name),
         "site_url": site,
@@ -262,8 +288,8 @@ def render_digest(
     msg["List-Id"] = _header(settings.list_id)
     # Folded by hand between the URIs: the email package would turn a URI longer than
     # a line into an RFC 2047 encoded-word, which no client reads as a URI.
-    msg.set_raw("List-Unsubscribe", ",\n ".join(_list_unsubscribe_uris(address, settings)))
-    if settings.unsubscribe_url:
+    msg.set_raw("List-Unsubscribe", ",\n ".join(_list_unsubscribe_uris(address, settings, unsubscribe_link)))
+    if (unsubscribe_link or "").lower().startswith("https://") or (settings.unsubscribe_url and not unsubscribe_link):
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
     msg["Precedence"] = "bulk"

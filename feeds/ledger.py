@@ -4,7 +4,7 @@ nothing of ``monitor`` (as :mod:`crawler.state` does for the crawler).
 
 Rows are the archive's typed rows (:mod:`monitor.archive.rows`, the one part of ``monitor``
 ``feeds`` may import): ``subscriptions()`` gives a ``SubscriptionRow`` per address,
-``open_deliveries()`` ``OpenDeliveryRow``s, ``undelivered()`` the ``DigestRow``s a digest shows.
+``readers()`` ``ReaderRow``s, ``open_deliveries()`` ``OpenDeliveryRow``s, ``undelivered()`` the ``DigestRow``s a digest shows.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Protocol
 
-from monitor.archive.rows import DigestRow, OpenDeliveryRow, SubscriptionRow
+from monitor.archive.rows import DigestRow, EditRow, OpenDeliveryRow, ReaderRow, SubscriptionRow
 
 
 class DigestLedger(Protocol):
@@ -23,7 +23,13 @@ class DigestLedger(Protocol):
     def subscriptions(self) -> dict[str, SubscriptionRow]: ...
     def forget_subscribers_except(self, addresses: set[str]) -> list[str]: ...
     def subscribe(self, address: str, now: dt.datetime) -> None: ...
-    def mark_due_done(self, address: str, due_at: dt.datetime, position: int) -> None: ...
+    def mark_due_done(
+        self, address: str, due_at: dt.datetime, position: int, *, edit_position: int | None = None
+    ) -> None: ...
+
+    # subscribers recorded in the archive (the web form, the CLI), and config ones who opted out
+    def readers(self, status: str | None = None) -> list[ReaderRow]: ...
+    def opted_out(self) -> set[str]: ...
 
     # articles by number
     def last_seq(self) -> int: ...
@@ -39,6 +45,10 @@ class DigestLedger(Protocol):
         languages: Iterable[str] = (),
     ) -> list[DigestRow]: ...
 
+    # edits (revisions by number) of the articles a subscriber was sent
+    def last_revision(self) -> int: ...
+    def edited(self, address: str, after: int, upto: int, limit: int) -> list[EditRow]: ...
+
     # deliveries: recorded before they are sent, marked after
     def create_delivery(
         self,
@@ -52,6 +62,7 @@ class DigestLedger(Protocol):
         *,
         first_seq: int,
         last_seq: int,
+        edit_position: int | None = None,
     ) -> int: ...
     def open_deliveries(self, now: dt.datetime) -> list[OpenDeliveryRow]: ...
     def delivery_sent(self, delivery_id: int, now: dt.datetime) -> None: ...

@@ -82,6 +82,7 @@ class Subscriber:
     keywords: list[str] = field(default_factory=list)  # any of them, in title, subtitle or body; empty: all
     categories: list[str] = field(default_factory=list)  # any of them; empty: all
     languages: list[str] = field(default_factory=list)  # e.g. [en, fr]; empty: all
+    edits: bool = False  # also list the articles sent before that were edited since the last digest
 
 
 class PublishConfig(Protocol):

@@ -17,6 +17,7 @@ import click
 
 from feeds.render import local_date
 from monitor.archive import Archive, ArchiveError
+from monitor.cli_subscribers import subscribers
 from monitor.config import Config, ConfigError, load_config
 from monitor.config_checks import url_problem
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
@@ -377,11 +378,19 @@ def digest(cfg: Config, dry_run: bool, outbox: str | None, now_text: str | None,
     """Send the digests that are due (and retry those that failed for now)."""
     from feeds.delivery import run_digests
     from feeds.digests import TemplateProblem
+    from monitor.links import unsubscribe_links
 
     now = _now(now_text)
     try:
         with file_lock(lock_path(cfg.database, "digest"), "a digest run"), _open(cfg) as archive:
-            report = run_digests(cfg, archive, now, dry_run=dry_run, outbox=Path(outbox) if outbox else None)
+            report = run_digests(
+                cfg,
+                archive,
+                now,
+                dry_run=dry_run,
+                outbox=Path(outbox) if outbox else None,
+                unsubscribe_link=unsubscribe_links(cfg, now),
+            )
     except LockError as exc:
         _fail(f"{exc}; not starting a second one", 3)
     except (LockFileError, TemplateProblem) as exc:
@@ -471,6 +480,8 @@ def _demo_config(cfg: Config, explicit_db: bool) -> None:
         err=True,
     )
 
+
+main.add_command(subscribers)
 
 if __name__ == "__main__":
     main()

@@ -78,6 +78,7 @@ class ServiceConfig:
     digest_check_seconds: float = 60.0
     misfire_grace_seconds: float = 3600.0  # a late run still runs if it is at most this late
     health_max_age_minutes: float = 180.0  # /healthz is 503 when the last good crawl is older
+    secret_env: str = "ICESCO_SECRET"  # the variable holding the secret that signs readers' links
 
 
 @dataclass

@@ -25,6 +25,7 @@ from feeds.delivery import run_digests
 from feeds.digests import TemplateProblem
 from monitor.archive import Archive, ArchiveError
 from monitor.config import Config
+from monitor.links import secret_problem, unsubscribe_links
 from monitor.locks import LockError, LockFileError, file_lock, lock_path
 from monitor.web import FeedCache, WebServer, raise_fd_limit
 
@@ -137,7 +138,10 @@ class Service:
         try:
             with file_lock(lock_path(self.cfg.database, "digest"), "a digest run"):
                 with Archive(self.cfg.database) as archive:
-                    report = run_digests(self.cfg, archive, dt.datetime.now(dt.UTC))
+                    now = dt.datetime.now(dt.UTC)
+                    report = run_digests(
+                        self.cfg, archive, now, unsubscribe_link=unsubscribe_links(self.cfg, now, warn=False)
+                    )
         except LockError as exc:
             log.info("digests skipped: %s", exc)
             return
@@ -180,6 +184,10 @@ class Service:
                 limits["channel_timeout"],
                 limits["request_timeout"],
             )
+            if (problem := secret_problem(self.cfg)) is not None:
+                log.warning(
+                    "%s: /subscribe and /unsubscribe answer 503 and digests carry the mailto unsubscribe only", problem
+                )
             svc = self.cfg.service
             scheduler = BackgroundScheduler(
                 timezone=dt.UTC,

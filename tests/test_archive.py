@@ -124,6 +124,7 @@ def test_migrations_are_recorded_and_idempotent(db: Path) -> None:
             "m005_sources",
             "m006_sequence",
             "m007_order",
+            "m008_web_subscribers",
         ]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert conn.execute("SELECT k, v FROM articles_fts_config WHERE k = 'automerge'").fetchall() == [

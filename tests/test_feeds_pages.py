@@ -63,6 +63,7 @@ def test_the_index_links_articles_and_feeds_escaped() -> None:
         "/",
         "/",
         "/feed.xml",
+        "/subscribe",
         "/",
         "/?lang=en",
         "/?lang=fr",

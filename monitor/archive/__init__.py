@@ -5,7 +5,8 @@
   :mod:`~monitor.archive.edits`);
 - :mod:`~monitor.archive.frontier`: the crawl state (implements ``crawler.state.CrawlState``);
 - :mod:`~monitor.archive.runs`: crawl runs; :mod:`~monitor.archive.ledger`: subscriptions
-  and the digest ledger.
+  and the digest ledger; :mod:`~monitor.archive.readers`: subscribers recorded in the
+  archive (the web form, the ``subscribers`` command) and opt-outs.
 
 :class:`Archive` is the open database with every part's methods. Writes of a snapshot
 happen in one transaction.
@@ -27,12 +28,14 @@ from monitor.archive.articles import Articles, StoreResult
 from monitor.archive.connection import ArchiveError, Part, iso
 from monitor.archive.frontier import MAX_FETCH_ATTEMPTS, Frontier
 from monitor.archive.ledger import Ledger
+from monitor.archive.readers import Readers
 from monitor.archive.rows import (
     ArticleRow,
     DeliveryRow,
     DigestRow,
     Metrics,
     OpenDeliveryRow,
+    ReaderRow,
     RevisionRow,
     RunRow,
     SubscriptionRow,
@@ -53,6 +56,7 @@ __all__ = [
     "DigestRow",
     "Metrics",
     "OpenDeliveryRow",
+    "ReaderRow",
     "RevisionRow",
     "RunRow",
     "RunStats",
@@ -84,7 +88,7 @@ def _names_the_database(cls: type[T]) -> type[T]:
 
 
 @_names_the_database
-class Archive(Articles, Frontier, Runs, Ledger):
+class Archive(Articles, Frontier, Runs, Ledger, Readers):
     """An open archive database. Use as a context manager or call close().
 
     Every public method raises :class:`ArchiveError` (never ``sqlite3.Error``)."""

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from monitor.archive.connection import Part, iso
-from monitor.archive.rows import DeliveryRow, DigestRow, OpenDeliveryRow, SubscriptionRow, columns
+from monitor.archive.rows import DeliveryRow, DigestRow, EditRow, OpenDeliveryRow, SubscriptionRow, columns
 
 
 class Ledger(Part):
@@ -40,8 +40,8 @@ class Ledger(Part):
         """Record a subscriber: what is stored now is not for them, whatever its time
         (the subscription starts after the current last number, read in the same statement)."""
         self.conn.execute(
-            "INSERT OR IGNORE INTO subscriptions (address, subscribed_at, last_due_at, after_seq, position)"
-            " SELECT ?, ?, ?, n, n FROM (SELECT COALESCE(max(seq), 0) AS n FROM articles)",
+            "INSERT OR IGNORE INTO subscriptions (address, subscribed_at, last_due_at, after_seq, position, edit_position)"
+            " SELECT ?, ?, ?, n, n, (SELECT max(id) FROM revisions) FROM (SELECT COALESCE(max(seq), 0) AS n FROM articles)",
             (address, iso(now), iso(now)),
         )
 
@@ -79,12 +79,38 @@ class Ledger(Part):
         sql = f"SELECT {columns(DigestRow, 'a.')} FROM articles a WHERE {' AND '.join(where)} ORDER BY a.seq LIMIT ?"
         return [DigestRow.from_sql(row) for row in self.db.query(sql, params)]
 
-    def mark_due_done(self, address: str, due_at: dt.datetime, position: int) -> None:
+    def last_revision(self) -> int:
+        """The number of the revision stored last (0: none). An index look-up."""
+        return int(self.conn.execute("SELECT COALESCE(max(id), 0) FROM revisions").fetchone()[0])
+
+    def edited(self, address: str, after: int, upto: int, limit: int) -> list[EditRow]:
+        """The articles this address was sent that have revisions numbered in (after, upto],
+        in number order, at most limit: each as it is now, with its body before the first of
+        those revisions."""
+        sql = (
+            f"SELECT {columns(DigestRow, 'a.')}, r.old_body AS old_body, e.last_at AS last_at FROM articles a"
+            " JOIN (SELECT article_id, min(id) AS first_id, max(changed_at) AS last_at FROM revisions"
+            " WHERE id > ? AND id <= ? GROUP BY article_id) e ON e.article_id = a.id"
+            " JOIN revisions r ON r.id = e.first_id"
+            " WHERE EXISTS (SELECT 1 FROM delivered d WHERE d.address = ? AND d.article_id = a.id)"
+            " ORDER BY a.seq LIMIT ?"
+        )
+        out = []
+        for row in self.db.query(sql, [after, upto, address, limit]):
+            old_body, last_at = row.pop("old_body"), row.pop("last_at")
+            out.append(EditRow(DigestRow.from_sql(row), old_body, last_at))
+        return out
+
+    def mark_due_done(
+        self, address: str, due_at: dt.datetime, position: int, *, edit_position: int | None = None
+    ) -> None:
         """Nothing to send: this scheduled time is done, and every article numbered up to
-        ``position`` has been considered (none matched, or all were sent)."""
+        ``position`` has been considered (none matched, or all were sent), and every
+        revision up to ``edit_position`` if given."""
         self.conn.execute(
-            "UPDATE subscriptions SET last_due_at = ?, position = max(COALESCE(position, 0), ?) WHERE address = ?",
-            (iso(due_at), position, address),
+            "UPDATE subscriptions SET last_due_at = ?, position = max(COALESCE(position, 0), ?),"
+            " edit_position = max(COALESCE(edit_position, 0), COALESCE(?, 0)) WHERE address = ?",
+            (iso(due_at), position, edit_position, address),
         )
 
     def create_delivery(
@@ -99,10 +125,12 @@ class Ledger(Part):
         *,
         first_seq: int,
         last_seq: int,
+        edit_position: int | None = None,
     ) -> int:
         """Record a digest before it is sent, reserving its articles for this address
         (so that no other digest carries them) and moving the subscriber's position to
-        the last number it covers — in one transaction."""
+        the last number it covers (and the edit position, if given: the edits it lists)
+        — in one transaction. ``article_ids`` are the new articles only."""
         with self.db.atomic():
             cur = self.conn.execute(
                 "INSERT INTO deliveries (address, digest_key, message_id, message, article_ids, status,"
@@ -126,8 +154,9 @@ class Ledger(Part):
                 [(address, aid, delivery_id) for aid in article_ids],
             )
             self.conn.execute(
-                "UPDATE subscriptions SET last_due_at = ?, position = max(COALESCE(position, 0), ?) WHERE address = ?",
-                (iso(due_at), last_seq, address),
+                "UPDATE subscriptions SET last_due_at = ?, position = max(COALESCE(position, 0), ?),"
+                " edit_position = max(COALESCE(edit_position, 0), COALESCE(?, 0)) WHERE address = ?",
+                (iso(due_at), last_seq, edit_position, address),
             )
         return delivery_id
 

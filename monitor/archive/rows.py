@@ -131,6 +131,39 @@ class SubscriptionRow:
     last_due_at: str | None
     after_seq: int
     position: int | None
+    edit_position: int | None = None  # revisions numbered up to it were considered (edits: true)
+
+
+@dataclass(frozen=True)
+class EditRow:
+    """An article a subscriber was sent and that was edited since: what it is now, and its
+    text as it was before the first of those edits."""
+
+    article: DigestRow
+    old_body: str
+    changed_at: str  # the last of those edits
+
+
+@dataclass(frozen=True)
+class ReaderRow:
+    """A subscriber recorded in the archive (``web_subscribers``): from the web form or
+    added by the operator."""
+
+    address: str
+    cadence: str
+    languages: tuple[str, ...]
+    keywords: tuple[str, ...]
+    edits: int  # 1: edited articles too
+    status: str  # pending, active, ended
+    source: str  # web, cli
+    created_at: str
+    token_at: str | None  # when the last confirmation mail was asked for
+    confirmed_at: str | None
+    ended_at: str | None
+
+    @classmethod
+    def from_sql(cls, values: Mapping[str, Any]) -> ReaderRow:
+        return cls(**{**values, "languages": json_list(values["languages"]), "keywords": json_list(values["keywords"])})
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The archive's tables, as migrations m001..m007 (sqlite-utils records which ones a
+"""The archive's tables, as migrations m001..m008 (sqlite-utils records which ones a
 database has had; each runs once, in order). A change of schema is a new migration at the
 end, never an edit of one that has run.
 
@@ -6,7 +6,8 @@ Tables: ``articles`` (one row per article, the latest version; ``articles_fts`` 
 full-text index), ``revisions`` (the previous version of each edit), ``runs`` (one row per
 crawl), ``listing_cache`` and ``pending_articles`` (the crawl frontier), ``sources`` and
 ``robots`` (how each start URL and host is read), ``subscriptions``, ``deliveries`` and
-``delivered`` (the digest ledger).
+``delivered`` (the digest ledger), ``web_subscribers`` and ``opt_outs`` (readers who
+subscribed or unsubscribed on the web).
 """
 
 from __future__ import annotations
@@ -274,3 +275,38 @@ def m007_order(db: Database) -> None:
     db.execute(f"CREATE INDEX articles_newest ON articles ({NEWEST_ORDER})")
     # The newest publication so far, read at each insert: an index look-up.
     db.execute("CREATE INDEX articles_published ON articles (published_at)")
+
+
+@migrations()
+def m008_web_subscribers(db: Database) -> None:
+    # Readers who subscribed on the web (or whom the operator added with `subscribers add`):
+    # their choices and their state (pending until the mailed link is confirmed, active,
+    # ended). Their digest ledger is that of every subscriber (subscriptions, deliveries),
+    # started when they become active. `token_at` is when the last confirmation mail was
+    # asked for: a confirmation link carries it, so only the latest link confirms.
+    db.table("web_subscribers").create(
+        {
+            "address": str,
+            "cadence": str,
+            "languages": str,  # JSON list; empty: all
+            "keywords": str,  # JSON list; empty: all
+            "edits": int,  # 1: edited articles are listed in digests too
+            "status": str,  # pending, active, ended
+            "source": str,  # web (the form), cli (the operator)
+            "created_at": str,
+            "token_at": str,
+            "confirmed_at": str,
+            "ended_at": str,
+        },
+        pk="address",
+        not_null={"cadence", "status", "source", "created_at"},
+        defaults={"languages": "[]", "keywords": "[]", "edits": 0},
+    )
+    # Subscribers who opted in to edits (`edits: true`) get the articles they were sent
+    # that were edited since their last digest: the revisions numbered up to
+    # `edit_position` have been considered (a revision's id only grows). NULL: none yet.
+    db.execute("ALTER TABLE subscriptions ADD COLUMN edit_position INTEGER")
+    db.execute("UPDATE subscriptions SET edit_position = (SELECT max(id) FROM revisions)")
+    # Subscribers of config.yaml who unsubscribed with a digest's link: no more mail to them
+    # (RFC 8058 one-click), whatever the file says, until the operator adds them again.
+    db.table("opt_outs").create({"address": str, "at": str}, pk="address")

@@ -12,7 +12,7 @@ from typing import Any
 
 from feeds.formats import FORMATS, LANGUAGES
 from monitor.config import Config
-from monitor.web import pages, routes
+from monitor.web import pages, routes, subscribe
 from monitor.web.feedcache import FeedCache
 from monitor.web.http import Request, Response, text
 
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Request, "re.Match[str]"], Response]
 READ = frozenset({"GET", "HEAD"})
+FORM = frozenset({"GET", "HEAD", "POST"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ ROUTES: list[Route] = [
     Route(r"/static/(?P<name>[a-z0-9-]+\.css)", pages.static),
     Route(r"/", pages.index),
     Route(rf"/articles/(?P<id>{ARTICLE_ID})", pages.article),
+    Route(r"/subscribe", subscribe.subscribe, FORM),
+    Route(r"/subscribe/confirm", subscribe.confirm, FORM),
+    Route(r"/unsubscribe", subscribe.unsubscribe, FORM),
 ]
 
 
