@@ -167,50 +167,8 @@ class Service:
                 pass
             self.publish()
             raise_fd_limit()  # so that the connection limit is not cut down by a low default
-            self.server = WebServer(self.cfg, self.feeds, self.host, self.port)
-            host, port = self.server.server_address[:2]
-            web = threading.Thread(target=self.server.serve_forever, name="http", daemon=True)
-            web.start()
-            limits = self.server.limits
-            log.info(
-                "serving on http://%s:%s/ (feeds: /feed.xml, /atom.xml, /feed.json; /healthz, /metrics)", host, port
-            )
-            log.info(
-                "HTTP server: waitress, %d threads, %d connections at most, backlog %d,"
-                " idle timeout %gs, request timeout %gs",
-                limits["threads"],
-                limits["connection_limit"],
-                limits["backlog"],
-                limits["channel_timeout"],
-                limits["request_timeout"],
-            )
-            if (problem := secret_problem(self.cfg)) is not None:
-                log.warning(
-                    "%s: /subscribe and /unsubscribe answer 503 and digests carry the mailto unsubscribe only", problem
-                )
-            svc = self.cfg.service
-            scheduler = BackgroundScheduler(
-                timezone=dt.UTC,
-                job_defaults={
-                    "coalesce": True,
-                    "max_instances": 1,
-                    "misfire_grace_time": int(svc.misfire_grace_seconds),
-                },
-            )
-            now = dt.datetime.now(dt.UTC)
-            scheduler.add_job(
-                self.crawl_job,
-                IntervalTrigger(minutes=svc.crawl_every_minutes, jitter=int(svc.crawl_jitter_seconds) or None),
-                id="crawl",
-                next_run_time=now,
-            )
-            scheduler.add_job(
-                self.digest_job,
-                IntervalTrigger(seconds=svc.digest_check_seconds),
-                id="digest",
-                next_run_time=now + dt.timedelta(seconds=2),
-            )
-            scheduler.start()
+            server, web = self._start_web()
+            scheduler = self._start_scheduler()
             try:
                 while not self.stopping.wait(0.5):
                     pass
@@ -218,10 +176,60 @@ class Service:
                 log.info("stopping")
                 scheduler.shutdown(wait=False)
                 self._stop_crawl()
-                self.server.shutdown()
-                self.server.server_close()
+                server.shutdown()
+                server.server_close()
                 web.join(timeout=5)
             log.info("stopped")
+
+    def _start_web(self) -> tuple[WebServer, threading.Thread]:
+        """The HTTP server (also self.server) in its own thread; its address and limits logged."""
+        self.server = server = WebServer(self.cfg, self.feeds, self.host, self.port)
+        host, port = server.server_address[:2]
+        web = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+        web.start()
+        limits = server.limits
+        log.info("serving on http://%s:%s/ (feeds: /feed.xml, /atom.xml, /feed.json; /healthz, /metrics)", host, port)
+        log.info(
+            "HTTP server: waitress, %d threads, %d connections at most, backlog %d,"
+            " idle timeout %gs, request timeout %gs",
+            limits["threads"],
+            limits["connection_limit"],
+            limits["backlog"],
+            limits["channel_timeout"],
+            limits["request_timeout"],
+        )
+        if (problem := secret_problem(self.cfg)) is not None:
+            log.warning(
+                "%s: /subscribe and /unsubscribe answer 503 and digests carry the mailto unsubscribe only", problem
+            )
+        return server, web
+
+    def _start_scheduler(self) -> BackgroundScheduler:
+        """The crawl job (first run now) and the digest check (two seconds later), started."""
+        svc = self.cfg.service
+        scheduler = BackgroundScheduler(
+            timezone=dt.UTC,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(svc.misfire_grace_seconds),
+            },
+        )
+        now = dt.datetime.now(dt.UTC)
+        scheduler.add_job(
+            self.crawl_job,
+            IntervalTrigger(minutes=svc.crawl_every_minutes, jitter=int(svc.crawl_jitter_seconds) or None),
+            id="crawl",
+            next_run_time=now,
+        )
+        scheduler.add_job(
+            self.digest_job,
+            IntervalTrigger(seconds=svc.digest_check_seconds),
+            id="digest",
+            next_run_time=now + dt.timedelta(seconds=2),
+        )
+        scheduler.start()
+        return scheduler
 
     def _stop_crawl(self) -> None:
         """End a running crawl subprocess: SIGTERM (Scrapy closes gracefully), then
