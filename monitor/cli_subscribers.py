@@ -11,27 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from typing import Any
 
 import click
 
 from feeds.subscribers import CADENCES, AddressError, validate_address
-from monitor.archive import Archive, ArchiveError
+from monitor.cli_common import fail, open_archive
 from monitor.config import Config
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"icesco-monitor: {message}", err=True)
-    sys.exit(code)
-
-
-def _archive(cfg: Config) -> Archive:
-    try:
-        return Archive(cfg.database)
-    except ArchiveError as exc:
-        _fail(str(exc))
-        raise  # unreachable
 
 
 def _words(value: str) -> list[str]:
@@ -48,7 +34,7 @@ def subscribers() -> None:
 @click.pass_obj
 def list_(cfg: Config, as_json: bool) -> None:
     """Every subscriber, with its source (config, web, cli) and status."""
-    with _archive(cfg) as archive:
+    with open_archive(cfg) as archive:
         readers, opted_out = archive.readers(), archive.opted_out()
     rows: list[dict[str, Any]] = [
         {
@@ -94,9 +80,9 @@ def add(cfg: Config, address: str, cadence: str, languages: str, keywords: str, 
     try:
         address = validate_address(address, where="ADDRESS")
     except AddressError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     configured = {s.address for s in cfg.subscribers}
-    with _archive(cfg) as archive:
+    with open_archive(cfg) as archive:
         archive.add_reader(
             address, cadence, _words(languages), _words(keywords), edits, dt.datetime.now(dt.UTC),
             fresh=address not in configured,
@@ -111,10 +97,10 @@ def add(cfg: Config, address: str, cadence: str, languages: str, keywords: str, 
 def remove(cfg: Config, address: str) -> None:
     """End a subscription at once (a subscriber of config.yaml: remove it from the file)."""
     if address in {s.address for s in cfg.subscribers}:
-        _fail(f"{address} is a subscriber of {cfg.source} (subscribers): remove it there", 2)
-    with _archive(cfg) as archive:
+        fail(f"{address} is a subscriber of {cfg.source} (subscribers): remove it there", 2)
+    with open_archive(cfg) as archive:
         row = archive.reader(address)
         if row is None or row.status == "ended":
-            _fail(f"{address}: not subscribed")
+            fail(f"{address}: not subscribed")
         archive.end_reader(address, dt.datetime.now(dt.UTC))
     click.echo(f"{address}: unsubscribed")
