@@ -3,6 +3,9 @@ offline ``--demo``."""
 
 from __future__ import annotations
 
+import os
+import secrets
+
 import click
 
 from monitor.archive import ArchiveError
@@ -62,8 +65,18 @@ def _demo_config(cfg: Config, explicit_db: bool) -> None:
     cfg.digest.outbox = "demo-outbox"
     if not cfg.subscribers:
         cfg.subscribers = [Subscriber(address="reader@example.org", cadence="immediate")]
+    secret = ""
+    if not os.environ.get(cfg.service.secret_env):
+        # The demo's subscribe form works too: links signed with a secret of this run only
+        # (they stop working when it ends; a real service sets the variable).
+        os.environ[cfg.service.secret_env] = secret = secrets.token_urlsafe(32)
     click.echo(
         f"demo: replaying {DEMO_DUMPS} one dump every 15 s into {cfg.database};"
         f" digests for {cfg.subscribers[0].address} go to ./{cfg.digest.outbox}/. Ctrl-C stops.",
         err=True,
     )
+    if secret:
+        click.echo(
+            f"demo: {cfg.service.secret_env} is not set; /subscribe signs its links with a secret of this run only",
+            err=True,
+        )

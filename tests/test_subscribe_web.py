@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from browser import load, screenshot
-from helpers import Reply, cli_command, cli_env, fetch, free_port, wait_until
+from helpers import DUMPS, Reply, cli_command, cli_env, fetch, free_port, wait_until, write_config
 from smtpsink import SmtpSink
 
 from crawler.items import ArticleItem
@@ -289,7 +289,13 @@ def test_the_real_service_without_the_secret_says_so_and_serves_the_rest(tmp_pat
     port = free_port()
     env = cli_env()
     env.pop("ICESCO_SECRET", None)
-    cmd = cli_command("serve", "--demo", "--port", str(port), db=tmp_path / "svc.db")
+    # (not --demo: the demo signs its links with a secret of its own run)
+    cfg = write_config(
+        tmp_path,
+        service={"mode": "replay", "crawl_every_minutes": 0.25, "crawl_jitter_seconds": 0},
+        replay={"paths": [str(DUMPS)]},
+    )
+    cmd = cli_command("serve", "--port", str(port), config=cfg)
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert wait_until(lambda: fetch(f"http://127.0.0.1:{port}/healthz").status == 200, 60, 0.3)
@@ -308,4 +314,27 @@ def test_the_real_service_without_the_secret_says_so_and_serves_the_rest(tmp_pat
         "WARNING monitor.service: ICESCO_SECRET is not set: the links sent to readers are signed with it"
         " (e.g. ICESCO_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')):"
         " /subscribe and /unsubscribe answer 503 and digests carry the mailto unsubscribe only"
+    ]
+
+
+def test_the_demo_signs_its_links_with_a_secret_of_its_own_run(tmp_path: Path) -> None:
+    """``serve --demo`` without the variable: the form works (links valid for this run)."""
+    port = free_port()
+    env = cli_env()
+    env.pop("ICESCO_SECRET", None)
+    cmd = cli_command("serve", "--demo", "--port", str(port), db=tmp_path / "svc.db")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: fetch(f"http://127.0.0.1:{port}/healthz").status == 200, 60, 0.3)
+        form = fetch(f"http://127.0.0.1:{port}/subscribe")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert (form.status, heading(form)) == (200, "Subscribe to the digest")
+    assert [line for line in err.splitlines() if line.startswith("demo: ICESCO_SECRET")] == [
+        "demo: ICESCO_SECRET is not set; /subscribe signs its links with a secret of this run only"
     ]
