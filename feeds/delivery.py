@@ -24,8 +24,9 @@ from pathlib import Path
 from feeds import channels
 from feeds.channels import Channel
 from feeds.digests import message_id, render_digest
+from feeds.envelope import message_bytes
 from feeds.ledger import DigestLedger
-from feeds.mailer import DeliveryError, message_bytes
+from feeds.mailer import DeliveryError
 from feeds.settings import PublishConfig, Subscriber
 from feeds.subscribers import previous_due, subscribers_of
 from monitor.archive.rows import DigestRow, EditRow, SubscriptionRow
