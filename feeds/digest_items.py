@@ -15,7 +15,8 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
-from feeds.diff import split_body, summary, word_diff
+from feeds.diff import split_body, word_diff
+from feeds.diff_views import summary
 from feeds.text import http_url, lead, one_line
 from monitor.archive.rows import DigestRow, EditRow
 
@@ -40,7 +41,7 @@ class DigestItem:
     lead: str
     rtl: bool = False  # right-to-left text (Arabic): the HTML part marks its item dir="rtl"
     lang: str = ""  # the article's language code, when it is one
-    edited: str = ""  # an edited article: what changed, in one line (feeds/diff.py)
+    edited: str = ""  # an edited article: what changed, in one line (feeds/diff_views.py)
 
 
 def human_date(d: dt.date) -> str:
