@@ -24,8 +24,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import ClassVar, Protocol, Self
 
+from feeds.envelope import message_bytes
 from feeds.files import write_atomic
-from feeds.mailer import Credentials, PermanentDeliveryError, TemporaryDeliveryError, message_bytes, send
+from feeds.mailer import Credentials, PermanentDeliveryError, TemporaryDeliveryError, send
 from feeds.settings import PublishConfig, SmtpSettings
 
 __all__ = [

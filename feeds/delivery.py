@@ -17,18 +17,19 @@ import datetime as dt
 import email.parser
 import email.policy
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from feeds import channels
 from feeds.channels import Channel
 from feeds.digests import message_id, render_digest
+from feeds.envelope import message_bytes
 from feeds.ledger import DigestLedger
-from feeds.mailer import DeliveryError, message_bytes
+from feeds.mailer import DeliveryError
 from feeds.settings import PublishConfig, Subscriber
-from feeds.subscribers import previous_due
-from monitor.archive.rows import DigestRow, EditRow, ReaderRow, SubscriptionRow
+from feeds.subscribers import previous_due, subscribers_of
+from monitor.archive.rows import DigestRow, EditRow, SubscriptionRow
 
 log = logging.getLogger(__name__)
 
@@ -52,29 +53,6 @@ def _message_id(data: bytes) -> str:
     """The Message-ID of a message the ledger keeps (its headers only are read)."""
     headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(data)
     return str(headers.get("Message-ID") or "")
-
-
-def subscribers_of(
-    configured: Iterable[Subscriber], readers: Iterable[ReaderRow], opted_out: set[str]
-) -> list[Subscriber]:
-    """Who gets digests: the subscribers of config.yaml but those who unsubscribed with a
-    digest's link, then the active readers recorded in the archive (a reader whose
-    address config.yaml has, and who did not opt out, is the file's)."""
-    subs = [s for s in configured if s.address not in opted_out]
-    have = {s.address for s in subs}
-    for r in readers:
-        if r.status == "active" and r.address not in have:
-            subs.append(
-                Subscriber(
-                    address=r.address,
-                    cadence=r.cadence,
-                    languages=list(r.languages),
-                    keywords=list(r.keywords),
-                    edits=bool(r.edits),
-                )
-            )
-            have.add(r.address)
-    return subs
 
 
 def run_digests(
@@ -113,6 +91,36 @@ def run_digests(
             log.info("%s: no longer subscribed; nothing more will be sent", address)
 
     # 1. Interrupted sends and retries whose time has come: the very same bytes again.
+    _resend(cfg, archive, channel, now, report, dry_run, configured)
+
+    # 2. New digests for the subscribers whose time has come. What is new is numbered above
+    # a subscriber's position, up to the last article (for edits: revision) number.
+    run = _Run(
+        cfg, archive, channel, now, report, dry_run, archive.last_seq(), archive.last_revision(), unsubscribe_link
+    )
+    subscriptions = archive.subscriptions()
+    for sub in subscribers:
+        sub_row = subscriptions.get(sub.address)
+        if sub_row is None:
+            _subscribe(run, sub.address)
+        else:
+            _digest_for(run, sub, sub_row)
+
+    if not dry_run:
+        _prune(cfg, archive, now)
+    return report
+
+
+def _resend(
+    cfg: PublishConfig,
+    archive: DigestLedger,
+    channel: Channel,
+    now: dt.datetime,
+    report: DigestReport,
+    dry_run: bool,
+    configured: set[str],
+) -> None:
+    """Interrupted sends and retries whose time has come, to those still subscribed."""
     for row in archive.open_deliveries(now):
         if row.address not in configured:
             continue  # unsubscribed: no more mail, ever
@@ -120,42 +128,23 @@ def run_digests(
             log.error("digest %s to %s: its bytes are gone; not re-sent", row.id, row.address)
             continue
         data = bytes(row.message)
-        _attempt(
-            cfg,
-            archive,
-            channel,
-            row.id,
-            data,
-            _message_id(data),
-            row.address,
-            row.attempts,
-            now,
-            report,
-            dry_run,
-        )
+        mid = _message_id(data)
+        _attempt(cfg, archive, channel, row.id, data, mid, row.address, row.attempts, now, report, dry_run)
 
-    # 2. New digests for the subscribers whose time has come.
-    top = archive.last_seq()  # what is new is numbered above a subscriber's position, up to here
-    top_edit = archive.last_revision()  # the same for edits (subscribers with edits: true)
-    subscriptions = archive.subscriptions()
-    run = _Run(cfg, archive, channel, now, report, dry_run, top, top_edit, unsubscribe_link)
-    for sub in subscribers:
-        address = sub.address
-        sub_row = subscriptions.get(address)
-        if sub_row is None:
-            if not dry_run:
-                archive.subscribe(address, now)
-            report.subscribed.append(address)
-            log.info("%s: new subscriber recorded; articles stored from now on will be sent", address)
-            continue
-        _digest_for(run, sub, sub_row)
 
-    if not dry_run:
-        # Sent digests keep their bytes for digest.retention_days; a re-send needs none after.
-        pruned = archive.prune_messages(now - dt.timedelta(days=cfg.digest.retention_days))
-        if pruned:
-            log.info("%d sent digest(s) older than %g days: bytes dropped", pruned, cfg.digest.retention_days)
-    return report
+def _subscribe(run: _Run, address: str) -> None:
+    """A new subscriber: recorded (not in a dry run), nothing sent."""
+    if not run.dry_run:
+        run.archive.subscribe(address, run.now)
+    run.report.subscribed.append(address)
+    log.info("%s: new subscriber recorded; articles stored from now on will be sent", address)
+
+
+def _prune(cfg: PublishConfig, archive: DigestLedger, now: dt.datetime) -> None:
+    """Sent digests keep their bytes for digest.retention_days; a re-send needs none after."""
+    pruned = archive.prune_messages(now - dt.timedelta(days=cfg.digest.retention_days))
+    if pruned:
+        log.info("%d sent digest(s) older than %g days: bytes dropped", pruned, cfg.digest.retention_days)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,8 @@
 """What an edit changed, word by word: a diff of two article bodies for readers.
 
 Pure. ``word_diff(old, new)`` takes the paragraphs of two versions and returns a ``WordDiff``:
-segments of kind same, added or removed, in reading order. ``render_html`` shows it with
-``<del>``/``<ins>`` (text escaped, long unchanged runs cut to a few words around each change),
-``summary`` says it in one bounded line for a feed entry or a digest.
+segments of kind same, added or removed, in reading order. How readers see it (HTML, one
+line) is :mod:`feeds.diff_views`.
 
 Words are what whitespace separates, punctuation attached: ``Rabat,`` is one word, and a
 mark standing alone (French ``Rabat :``, ``« Culture »``, an Arabic ``،`` after a space, a
@@ -17,21 +16,14 @@ from __future__ import annotations
 
 import difflib
 import enum
-import html
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 PARAGRAPH = "\n\n"  # the token between two paragraphs
-CONTEXT_WORDS = 8  # unchanged words shown on each side of a change
-SUMMARY_CHARS = 120  # the most a summary line may take
-MIN_SUMMARY_CHARS = 60  # room for the counts ("1,234 words added, 1,234 removed in 12 places")
-MIN_QUOTE_CHARS = 8  # a shorter quote is left out
-ELLIPSIS = "…"
 _OPENING = {"Ps", "Pi"}  # ( [ « “ ‘: attached to the word after
 _KEPT_SPACES = {"\u00a0", "\u202f"}  # no-break spaces (French typography) inside a word stay
-_RTL = {"R", "AL"}
 
 
 class Kind(enum.StrEnum):
@@ -122,57 +114,6 @@ def word_diff(old: Sequence[str], new: Sequence[str]) -> WordDiff:
     return WordDiff(tuple(_absorb_short_equalities(_merged(raw))))
 
 
-def render_html(diff: WordDiff, context: int = CONTEXT_WORDS) -> str:
-    """The diff as HTML paragraphs (``<p>``, ``<del>``, ``<ins>``; text escaped for element
-    content). Unchanged text keeps ``context`` words on each side of a change, the rest is
-    one ``…``; a paragraph break that alone was added or removed shows as a marked ``¶``.
-    Empty when nothing changed."""
-    if context < 1:
-        raise ValueError("context must be at least one word")
-    if not diff.changed:
-        return ""
-    paragraphs: list[list[str]] = [[]]
-    last = len(diff.segments) - 1
-    for i, seg in enumerate(diff.segments):
-        shown = seg.words
-        if seg.kind is Kind.SAME:
-            shown = _collapsed(seg.words, context, first=i == 0, last=i == last)
-        run: list[str] = []
-        for token in shown:
-            if token != PARAGRAPH:
-                run.append(token)
-                continue
-            if run:
-                paragraphs[-1].append(_marked(seg.kind, run))
-                run = []
-            elif seg.kind is not Kind.SAME and not seg.word_count:
-                paragraphs[-1].append(_marked(seg.kind, ["¶"]))
-            paragraphs.append([])
-        if run:
-            paragraphs[-1].append(_marked(seg.kind, run))
-    return "\n".join(f"<p>{' '.join(p)}</p>" for p in paragraphs if p)
-
-
-def summary(diff: WordDiff, limit: int = SUMMARY_CHARS) -> str:
-    """One plain line: how many words were added and removed, in how many places, and the
-    first change quoted (the words added there, else those removed), cut to fit ``limit``
-    characters (at least MIN_SUMMARY_CHARS)."""
-    if limit < MIN_SUMMARY_CHARS:
-        raise ValueError(f"a summary needs at least {MIN_SUMMARY_CHARS} characters")
-    if not diff.changed:
-        return "no change in the text"
-    if not diff.added and not diff.removed:
-        return "paragraphs split or joined, no words changed"
-    counts = []
-    if diff.added:
-        counts.append(f"{_n(diff.added)} added")
-    if diff.removed:
-        counts.append(f"{diff.removed:,} removed" if counts else f"{_n(diff.removed)} removed")
-    head = ", ".join(counts) + (f" in {diff.places} places" if diff.places > 1 else "")
-    quoted = _quote(diff, limit - len(head) - len(': ""'))
-    return f'{head}: "{quoted}"' if quoted else head
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -247,68 +188,3 @@ def _merged(segments: Iterable[Segment]) -> list[Segment]:
         added = tuple(w for s in change if s.kind is Kind.ADDED for w in s.words)
         out[start:] = [Segment(k, ws) for k, ws in ((Kind.REMOVED, removed), (Kind.ADDED, added)) if ws]
     return out
-
-
-def _collapsed(tokens: tuple[str, ...], context: int, *, first: bool, last: bool) -> tuple[str, ...]:
-    """An unchanged run cut to ``context`` words after the change before it and before the
-    change after it (the first run keeps only its end, the last only its start)."""
-    positions = [i for i, t in enumerate(tokens) if t != PARAGRAPH]
-    keep_head = 0 if first else min(context, len(positions))
-    keep_tail = 0 if last else min(context, len(positions) - keep_head)
-    if len(positions) - keep_head - keep_tail < 3:  # cutting fewer words hides more than it saves
-        return tokens
-    head = tokens[: positions[keep_head - 1] + 1] if keep_head else ()
-    tail = tokens[positions[len(positions) - keep_tail] :] if keep_tail else ()
-    while head and head[-1] == PARAGRAPH:
-        head = head[:-1]
-    while tail and tail[0] == PARAGRAPH:
-        tail = tail[1:]
-    return (*head, ELLIPSIS, *tail)
-
-
-def _marked(kind: Kind, run: list[str]) -> str:
-    text = html.escape(" ".join(run), quote=False)
-    if kind is Kind.ADDED:
-        return f"<ins>{text}</ins>"
-    if kind is Kind.REMOVED:
-        return f"<del>{text}</del>"
-    return text
-
-
-def _n(count: int) -> str:
-    return f"{count:,} word" if count == 1 else f"{count:,} words"
-
-
-def _quote(diff: WordDiff, budget: int) -> str:
-    """The words of the first change that has some (those added, else those removed), with
-    ``…`` where the paragraph goes on or the words were cut; right-to-left text (Arabic) in a
-    first-strong isolate, so that it reads right inside an English line."""
-    segs = diff.segments
-    start, end = next((a, b) for a, b in diff.changes() if any(s.word_count for s in segs[a:b]))
-    chosen = max(segs[start:end], key=lambda s: (s.word_count > 0, s.kind is Kind.ADDED))
-    before = segs[start - 1].words[-1] if start > 0 else PARAGRAPH
-    after = segs[end].words[0] if end < len(segs) else PARAGRAPH
-    lead = ELLIPSIS if PARAGRAPH not in (before, chosen.words[0]) else ""
-    trail = ELLIPSIS if PARAGRAPH not in (after, chosen.words[-1]) else ""
-    text = " ".join(" ".join(w for w in chosen.words if w != PARAGRAPH).split())
-    rtl = any(unicodedata.bidirectional(c) in _RTL for c in text)
-    room = budget - len(lead) - len(ELLIPSIS) - (2 if rtl else 0)
-    if room < MIN_QUOTE_CHARS:
-        return ""
-    if len(text) + len(trail) > room + len(ELLIPSIS):  # does not fit: cut, and say so
-        text, trail = _cut(text, room), ELLIPSIS
-    return f"{lead}\u2068{text}\u2069{trail}" if rtl else f"{lead}{text}{trail}"
-
-
-def _cut(text: str, room: int) -> str:
-    """The words of ``text`` that fit in ``room`` characters; a first word too long for it is
-    cut between characters (never between a letter and its combining marks)."""
-    if len(text) <= room:
-        return text
-    head = text[: room + 1]
-    if " " in head:
-        return head.rsplit(" ", 1)[0].rstrip()
-    cut = text[:room]
-    while cut and unicodedata.combining(text[len(cut)]):
-        cut = cut[:-1]
-    return cut

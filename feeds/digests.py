@@ -12,15 +12,12 @@ not http(s) is replaced by the article's page on the service.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import email.utils
 import hashlib
 import logging
 import urllib.parse
-import zoneinfo
 from collections.abc import Sequence
-from dataclasses import dataclass
 from email import errors
 from email.headerregistry import AddressHeader, HeaderRegistry
 from email.message import EmailMessage
@@ -29,11 +26,11 @@ from typing import Any, cast
 
 import jinja2
 
-from feeds.diff import split_body, summary, word_diff
+from feeds.digest_items import DigestItem, digest_item, edited_item, human_date
 from feeds.settings import DigestSettings, FeedSettings, SiteSettings, Subscriber
 from feeds.subscribers import require_aware, validate_address, zone
 from feeds.templating import with_folder
-from feeds.text import categories, http_url, lead, one_line
+from feeds.text import categories, http_url, one_line
 from monitor.archive.rows import DigestRow, EditRow
 
 log = logging.getLogger(__name__)
@@ -41,27 +38,6 @@ log = logging.getLogger(__name__)
 # Raw header values (List-Unsubscribe) are written as they are, never refolded.
 _POLICY = default_policy.clone(refold_source="none")
 MESSAGE_ID_DOMAIN = "icesco-monitor.localhost"
-
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-
-
-RTL_LANGUAGES = frozenset({"ar"})  # written right to left
-
-
-@dataclass(frozen=True)
-class DigestItem:
-    """One article as the templates show it (every field already cleaned)."""
-
-    title: str
-    date: str  # "11 July 2024", or "" when unknown
-    link: str  # an http(s) URL
-    lead: str
-    rtl: bool = False  # right-to-left text (Arabic): the HTML part marks its item dir="rtl"
-    lang: str = ""  # the article's language code, when it is one
-    edited: str = ""  # an edited article: what changed, in one line (feeds/diff.py)
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -119,63 +95,11 @@ def _sender(value: str) -> str:
     return value
 
 
-def _human_date(d: dt.date) -> str:
-    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
-
-
-def _item_date(row: DigestRow, tz: zoneinfo.ZoneInfo) -> str:
-    for key, value in (("published_at", row.published_at), ("first_seen_at", row.first_seen_at)):
-        if not value or not isinstance(value, str):
-            continue
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                return _human_date(dt.date.fromisoformat(text))
-            when = dt.datetime.fromisoformat(text)
-        except ValueError:
-            log.debug("article %s: unreadable %s %r", row.id, key, value)
-            continue
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        return _human_date(when.astimezone(tz).date())
-    return ""
-
-
 def _site_url(site_url: str) -> str:
     site = http_url(site_url)
     if site is None:
         raise ValueError(f"site_url: expected an http(s) URL, got {site_url!r}")
     return site if site.endswith("/") else site + "/"
-
-
-def _text(value: Any) -> str | None:
-    """A text column as text (the archive's rows hold str or None)."""
-    return None if value is None else str(value)
-
-
-def _item(row: DigestRow, site: str, tz: zoneinfo.ZoneInfo) -> DigestItem:
-    article_id = str(row.id or "")
-    link = http_url(row.url)
-    if link is None:
-        link = site + "articles/" + urllib.parse.quote(article_id, safe="") if article_id else site
-    return DigestItem(
-        title=one_line(row.title) or "(untitled)",
-        date=_item_date(row, tz),
-        link=link,
-        lead=lead(_text(row.subtitle), _text(row.body)),
-        rtl=str(row.lang or "") in RTL_LANGUAGES,
-        lang=str(row.lang) if str(row.lang or "").isalpha() else "",
-    )
-
-
-def _edited_item(edit: EditRow, site: str, tz: zoneinfo.ZoneInfo) -> DigestItem:
-    """An article sent before and edited since, with what changed in its body (or, when
-    only the title or subtitle changed, that)."""
-    item = _item(edit.article, site, tz)
-    diff = word_diff(split_body(edit.old_body), split_body(str(edit.article.body or "")))
-    return dataclasses.replace(
-        item, edited=one_line(summary(diff)) if diff.changed else "the title or subtitle changed"
-    )
 
 
 class TemplateProblem(ValueError):
@@ -246,51 +170,22 @@ def render_digest(
     tz = zone(sub.timezone)
     site = _site_url(site_url)
     sender = _sender(settings.sender)
-    if settings.unsubscribe_url and (
-        http_url(settings.unsubscribe_url) is None or not settings.unsubscribe_url.lower().startswith("https://")
-    ):
-        raise ValueError(f"unsubscribe_url: expected an https URL, got {settings.unsubscribe_url!r}")
+    _check_unsubscribe_url(settings)
 
-    items = [_item(row, site, zone(site_timezone)) for row in rows]
-    edited_items = [_edited_item(e, site, zone(site_timezone)) for e in edited]
-    n = len(items)
-    date_text = _human_date(now.astimezone(tz).date())
-    count_text = f"{n} new article" if n == 1 else f"{n} new articles"
-    if edited_items:
-        count_text += f", {len(edited_items)} edited"
-    subject = f"ICESCO news: {count_text} — {date_text}"
-    context = {
-        "subject": subject,
-        "count": n,
-        "count_text": count_text,
-        "date": date_text,
-        "items": items,
-        "edited": edited_items,
-        "unsubscribe_link": unsubscribe_link or "",
-        "address": address,
-        "name": one_line(sub.name),
-        "site_url": site,
-        "feed_url": site + "feed.xml",
-    }
-    try:
-        env = with_folder(settings.template_dir)
-        text = env.get_template("digest.txt.j2").render(context)
-        html = env.get_template("digest.html.j2").render(context)
-    except Exception as exc:  # a syntax error, a sandbox refusal, an undefined name, endless recursion…
-        raise TemplateProblem(template_problem(exc, settings.template_dir)) from None
+    items = [digest_item(row, site, zone(site_timezone)) for row in rows]
+    edited_items = [edited_item(e, site, zone(site_timezone)) for e in edited]
+    date_text = human_date(now.astimezone(tz).date())
+    context = _context(sub, address, site, items, edited_items, date_text, unsubscribe_link)
+    text, html = _render_parts(settings, context)
 
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = sender
     msg["To"] = address
-    msg["Subject"] = _header(subject)
+    msg["Subject"] = _header(context["subject"])
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = message_id(address, digest_key)
     msg["List-Id"] = _header(settings.list_id)
-    # Folded by hand between the URIs: the email package would turn a URI longer than
-    # a line into an RFC 2047 encoded-word, which no client reads as a URI.
-    msg.set_raw("List-Unsubscribe", ",\n ".join(_list_unsubscribe_uris(address, settings, unsubscribe_link)))
-    if (unsubscribe_link or "").lower().startswith("https://") or (settings.unsubscribe_url and not unsubscribe_link):
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    _unsubscribe_headers(msg, address, settings, unsubscribe_link)
     msg["Auto-Submitted"] = "auto-generated"
     msg["Precedence"] = "bulk"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
@@ -298,5 +193,60 @@ def render_digest(
     # A boundary of its own, so the same digest is the same bytes. "=_" never occurs in
     # quoted-printable text (it would be "=3D_"), so it cannot clash with the content.
     msg.set_boundary("=_" + hashlib.sha256(f"{msg['Message-ID']}|{text}|{html}".encode()).hexdigest()[:40])
-    log.debug("digest %s for %s: %d article(s)", msg["Message-ID"], address, n)
+    log.debug("digest %s for %s: %d article(s)", msg["Message-ID"], address, len(items))
     return msg
+
+
+def _check_unsubscribe_url(settings: DigestSettings) -> None:
+    url = settings.unsubscribe_url
+    if url and (http_url(url) is None or not url.lower().startswith("https://")):
+        raise ValueError(f"unsubscribe_url: expected an https URL, got {url!r}")
+
+
+def _context(
+    sub: Subscriber,
+    address: str,
+    site: str,
+    items: list[DigestItem],
+    edited: list[DigestItem],
+    date_text: str,
+    unsubscribe_link: str | None,
+) -> dict[str, Any]:
+    """What the templates are given, the subject included."""
+    n = len(items)
+    count_text = f"{n} new article" if n == 1 else f"{n} new articles"
+    if edited:
+        count_text += f", {len(edited)} edited"
+    return {
+        "subject": f"ICESCO news: {count_text} — {date_text}",
+        "count": n,
+        "count_text": count_text,
+        "date": date_text,
+        "items": items,
+        "edited": edited,
+        "unsubscribe_link": unsubscribe_link or "",
+        "address": address,
+        "name": one_line(sub.name),
+        "site_url": site,
+        "feed_url": site + "feed.xml",
+    }
+
+
+def _render_parts(settings: DigestSettings, context: dict[str, Any]) -> tuple[str, str]:
+    """The text and HTML parts; raises :class:`TemplateProblem` when a template fails."""
+    try:
+        env = with_folder(settings.template_dir)
+        text = env.get_template("digest.txt.j2").render(context)
+        html = env.get_template("digest.html.j2").render(context)
+    except Exception as exc:  # a syntax error, a sandbox refusal, an undefined name, endless recursion…
+        raise TemplateProblem(template_problem(exc, settings.template_dir)) from None
+    return text, html
+
+
+def _unsubscribe_headers(msg: EmailMessage, address: str, settings: DigestSettings, link: str | None) -> None:
+    """``List-Unsubscribe``, and ``List-Unsubscribe-Post`` when one-click works (https)."""
+    # Folded by hand between the URIs: the email package would turn a URI longer than
+    # a line into an RFC 2047 encoded-word, which no client reads as a URI.
+    msg.set_raw("List-Unsubscribe", ",\n ".join(_list_unsubscribe_uris(address, settings, link)))
+    if (link or "").lower().startswith("https://") or (settings.unsubscribe_url and not link):
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from feeds.diff import split_body, summary, word_diff
+from feeds.diff import split_body, word_diff
+from feeds.diff_views import summary
 from monitor.archive.rows import ArticleRow, RevisionRow
 
 _OTHER_FIELDS = ("title", "subtitle")  # what an edit may change besides the body

@@ -6,7 +6,7 @@ index page links each one for autodiscovery, and the files written to ``feed.out
 are one per entry. Adding a format is one entry here, with a ``build`` function
 (``rows, FeedSettings, its own URL, Channel -> bytes``, the same bytes for the same rows). A
 format's own URL is its path under ``feed.base_url``; one language's feed is under its
-language (``en/feed.xml``), a search feed adds its query string (:class:`feeds.render.Channel`).
+language (``en/feed.xml``), a search feed adds its query string (:class:`feeds.entries.Channel`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlencode
 
+from feeds.entries import COMBINED, NO_EDITS, Channel, Edits
 from feeds.files import write_atomic
-from feeds.render import COMBINED, NO_EDITS, Channel, Edits, build_atom, build_json, build_rss
+from feeds.render import build_atom, build_json, build_rss
 from feeds.settings import LANGUAGE_FEEDS, FeedSettings
 from monitor.archive.rows import ArticleRow
 

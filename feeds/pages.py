@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from feeds.diff import render_html, split_body, summary, word_diff
+from feeds.diff import split_body, word_diff
+from feeds.diff_views import render_html, summary
+from feeds.entries import article_link, parse_time
 from feeds.formats import FORMATS
-from feeds.render import article_link, parse_time
 from feeds.settings import FeedSettings
 from feeds.templating import env
 from feeds.text import http_url

@@ -1,4 +1,4 @@
-"""Subscribers: whether an address is one plain mailbox, and when a subscriber is due.
+"""Subscribers: who they are, whether an address is one plain mailbox, and when one is due.
 
 Pure functions (no clock: ``now`` is passed in, time-zone aware). The config checks
 subscribers with the same rules (:func:`parse_at`, :func:`weekday_index`,
@@ -11,8 +11,10 @@ import datetime as dt
 import re
 import unicodedata
 import zoneinfo
+from collections.abc import Iterable
 
 from feeds.settings import Subscriber
+from monitor.archive.rows import ReaderRow
 
 CADENCES = ("daily", "weekly", "hourly", "immediate")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -142,3 +144,26 @@ def previous_due(sub: Subscriber, now: dt.datetime) -> dt.datetime:
         if cand <= now_utc:
             return cand
     raise AssertionError("unreachable: a due time exists within 8 days")  # pragma: no cover
+
+
+def subscribers_of(
+    configured: Iterable[Subscriber], readers: Iterable[ReaderRow], opted_out: set[str]
+) -> list[Subscriber]:
+    """Who gets digests: the subscribers of config.yaml but those who unsubscribed with a
+    digest's link, then the active readers recorded in the archive (a reader whose
+    address config.yaml has, and who did not opt out, is the file's)."""
+    subs = [s for s in configured if s.address not in opted_out]
+    have = {s.address for s in subs}
+    for r in readers:
+        if r.status == "active" and r.address not in have:
+            subs.append(
+                Subscriber(
+                    address=r.address,
+                    cadence=r.cadence,
+                    languages=list(r.languages),
+                    keywords=list(r.keywords),
+                    edits=bool(r.edits),
+                )
+            )
+            have.add(r.address)
+    return subs

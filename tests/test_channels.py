@@ -17,7 +17,8 @@ from feeds import channels
 from feeds.channels import CHANNELS, Channel, OutboxChannel, SmtpChannel, channel_for
 from feeds.delivery import run_digests
 from feeds.digests import message_id, render_digest
-from feeds.mailer import Credentials, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError, message_bytes
+from feeds.envelope import message_bytes
+from feeds.mailer import Credentials, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from feeds.settings import DigestSettings, PublishConfig, SmtpSettings, Subscriber
 from monitor.archive import Archive, DigestRow
 from monitor.config import Config

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.diff import PARAGRAPH, Kind, Segment, WordDiff, render_html, split_body, summary, word_diff, words
+from feeds.diff import PARAGRAPH, Kind, Segment, WordDiff, split_body, word_diff, words
+from feeds.diff_views import render_html, summary
 
 pytestmark = pytest.mark.unit
 

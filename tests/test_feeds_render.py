@@ -20,16 +20,9 @@ from xml.etree import ElementTree
 import feedparser
 import pytest
 
-from feeds import render
+from feeds.entries import article_guid, article_link, parse_time, pub_date
 from feeds.formats import FORMATS, Format, build_all, format_at, write_all
-from feeds.render import (
-    article_guid,
-    article_link,
-    build_atom,
-    build_json,
-    build_rss,
-    pub_date,
-)
+from feeds.render import build_atom, build_json, build_rss
 from feeds.settings import FeedSettings
 from monitor.archive import ArticleRow
 
@@ -76,7 +69,7 @@ def parse(data: bytes) -> Any:
 
 
 def rfc2822(stamp: str) -> str:
-    return render.parse_time(stamp).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    return parse_time(stamp).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
 def guid(n: int) -> str:

@@ -15,8 +15,8 @@ import pytest
 from helpers import get
 
 from crawler.items import ArticleItem
+from feeds.entries import article_guid
 from feeds.formats import FORMATS
-from feeds.render import article_guid
 from monitor.archive import Archive, RunRow, RunStats
 from monitor.config import Config
 from monitor.web import FeedCache, WebServer, health, write_feed_files

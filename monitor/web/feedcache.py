@@ -11,8 +11,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from feeds.entries import EPOCH, Channel, parse_time, updated_date
 from feeds.formats import FORMATS, build_all, channels, search_channel, write_all
-from feeds.render import EPOCH, Channel, parse_time, updated_date
 from feeds.settings import FeedSettings
 from monitor.archive import Archive, ArticleRow
 from monitor.config import Config

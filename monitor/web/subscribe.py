@@ -24,7 +24,8 @@ from typing import Any
 
 from feeds import channels
 from feeds.digests import message_id
-from feeds.mailer import DeliveryError, message_bytes
+from feeds.envelope import message_bytes
+from feeds.mailer import DeliveryError
 from feeds.subscribers import AddressError, validate_address
 from feeds.templating import env
 from monitor import links, tokens
