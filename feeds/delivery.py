@@ -27,9 +27,9 @@ from feeds.digests import message_id, render_digest
 from feeds.envelope import message_bytes
 from feeds.ledger import DigestLedger
 from feeds.mailer import DeliveryError
+from feeds.rows import DigestRow, EditRow, SubscriptionRow
 from feeds.settings import PublishConfig, Subscriber
 from feeds.subscribers import previous_due, subscribers_of
-from monitor.archive.rows import DigestRow, EditRow, SubscriptionRow
 
 log = logging.getLogger(__name__)
 

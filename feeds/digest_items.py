@@ -17,8 +17,8 @@ from typing import Any
 
 from feeds.diff import split_body, word_diff
 from feeds.diff_views import summary
+from feeds.rows import DigestRow, EditRow
 from feeds.text import http_url, lead, one_line
-from monitor.archive.rows import DigestRow, EditRow
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from typing import Any, cast
 import jinja2
 
 from feeds.digest_items import DigestItem, digest_item, edited_item, human_date
+from feeds.rows import DigestRow, EditRow
 from feeds.settings import DigestSettings, FeedSettings, SiteSettings, Subscriber
 from feeds.subscribers import require_aware, validate_address, zone
 from feeds.templating import with_folder
 from feeds.text import categories, http_url, one_line
-from monitor.archive.rows import DigestRow, EditRow
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import html
 
 from feeds.diff import split_body, word_diff
 from feeds.diff_views import summary
-from monitor.archive.rows import ArticleRow, RevisionRow
+from feeds.rows import ArticleRow, RevisionRow
 
 _OTHER_FIELDS = ("title", "subtitle")  # what an edit may change besides the body
 

@@ -22,9 +22,9 @@ from urllib.parse import quote
 import nh3
 
 from feeds.edits import edit_html
+from feeds.rows import ArticleRow, RevisionRow
 from feeds.settings import FeedSettings
 from feeds.text import categories, clean_text, http_url, lead, one_line, paragraphs
-from monitor.archive.rows import ArticleRow, RevisionRow
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from urllib.parse import urlencode
 from feeds.entries import COMBINED, NO_EDITS, Channel, Edits
 from feeds.files import write_atomic
 from feeds.render import build_atom, build_json, build_rss
+from feeds.rows import ArticleRow
 from feeds.settings import LANGUAGE_FEEDS, FeedSettings
-from monitor.archive.rows import ArticleRow
 
 Rows = Sequence[ArticleRow]
 

@@ -2,8 +2,7 @@
 (:class:`monitor.archive.Archive`, which owns all SQL) and hands it in, so ``feeds`` imports
 nothing of ``monitor`` (as :mod:`crawler.state` does for the crawler).
 
-Rows are the archive's typed rows (:mod:`monitor.archive.rows`, the one part of ``monitor``
-``feeds`` may import): ``subscriptions()`` gives a ``SubscriptionRow`` per address,
+Rows are :mod:`feeds.rows` (frozen dataclasses the archive returns): ``subscriptions()`` gives a ``SubscriptionRow`` per address,
 ``readers()`` ``ReaderRow``s, ``open_deliveries()`` ``OpenDeliveryRow``s, ``undelivered()`` the ``DigestRow``s a digest shows.
 """
 
@@ -13,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Protocol
 
-from monitor.archive.rows import DigestRow, EditRow, OpenDeliveryRow, ReaderRow, SubscriptionRow
+from feeds.rows import DigestRow, EditRow, OpenDeliveryRow, ReaderRow, SubscriptionRow
 
 
 class DigestLedger(Protocol):

@@ -19,10 +19,10 @@ from feeds.diff import split_body, word_diff
 from feeds.diff_views import render_html, summary
 from feeds.entries import article_link, parse_time
 from feeds.formats import FORMATS
+from feeds.rows import ArticleRow, RevisionRow
 from feeds.settings import FeedSettings
 from feeds.templating import env
 from feeds.text import http_url
-from monitor.archive.rows import ArticleRow, RevisionRow
 
 LANGUAGES = {"en": "English", "fr": "Français", "ar": "العربية"}  # the site's languages, in tab order
 RTL = frozenset({"ar"})

@@ -24,9 +24,9 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from feeds.entries import COMBINED, EPOCH, NO_EDITS, Channel, Edits, feed_article, parse_time
+from feeds.rows import ArticleRow
 from feeds.settings import FeedSettings
 from feeds.text import http_url
-from monitor.archive.rows import ArticleRow
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import unicodedata
 import zoneinfo
 from collections.abc import Iterable
 
+from feeds.rows import ReaderRow
 from feeds.settings import Subscriber
-from monitor.archive.rows import ReaderRow
 
 CADENCES = ("daily", "weekly", "hourly", "immediate")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -24,22 +24,13 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database, Migrations
 
+from feeds.rows import ArticleRow, DigestRow, OpenDeliveryRow, ReaderRow, RevisionRow, SubscriptionRow
 from monitor.archive.articles import Articles, StoreResult
 from monitor.archive.connection import ArchiveError, Part, iso
 from monitor.archive.frontier import MAX_FETCH_ATTEMPTS, Frontier
 from monitor.archive.ledger import Ledger
 from monitor.archive.readers import Readers
-from monitor.archive.rows import (
-    ArticleRow,
-    DeliveryRow,
-    DigestRow,
-    Metrics,
-    OpenDeliveryRow,
-    ReaderRow,
-    RevisionRow,
-    RunRow,
-    SubscriptionRow,
-)
+from monitor.archive.rows import DeliveryRow, Metrics, RunRow
 from monitor.archive.runs import Runs, RunStats
 from monitor.archive.schema import NEWEST, migrations
 from monitor.locks import database_setup_lock

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.items import ArticleItem
+from feeds.rows import ArticleRow, RevisionRow, columns
 from monitor.archive.connection import Part, chunks, iso, marks
 from monitor.archive.edits import Kind, StoredText, Verdict, judge
-from monitor.archive.rows import ArticleRow, RevisionRow, columns
 from monitor.archive.schema import NEWEST_ORDER, OLDEST_ORDER
 
 _INSERT = (

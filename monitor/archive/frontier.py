@@ -12,8 +12,8 @@ from typing import Any
 
 from crawler.items import ListingItem
 from crawler.state import ListingRow, RobotsRow, SourceRow, StoredArticle
+from feeds.rows import columns, json_list
 from monitor.archive.connection import Part, chunks, iso, marks
-from monitor.archive.rows import columns, json_list
 
 MAX_FETCH_ATTEMPTS = 10  # a listed article that fails this often is given up (and reported)
 

@@ -9,8 +9,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from feeds.rows import DigestRow, EditRow, OpenDeliveryRow, SubscriptionRow, columns
 from monitor.archive.connection import Part, iso
-from monitor.archive.rows import DeliveryRow, DigestRow, EditRow, OpenDeliveryRow, SubscriptionRow, columns
+from monitor.archive.rows import DeliveryRow
 
 
 class Ledger(Part):

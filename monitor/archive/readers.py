@@ -12,8 +12,8 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 
+from feeds.rows import ReaderRow, columns
 from monitor.archive.connection import Part, iso
-from monitor.archive.rows import ReaderRow, columns
 
 
 class Readers(Part):

@@ -7,8 +7,9 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from feeds.rows import columns
 from monitor.archive.connection import Part, iso
-from monitor.archive.rows import RunRow, columns
+from monitor.archive.rows import RunRow
 
 
 @dataclass
