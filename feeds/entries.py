@@ -14,6 +14,7 @@ import html
 import logging
 import re
 import uuid
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -217,3 +218,19 @@ def feed_article(row: ArticleRow, feed: FeedSettings, edits: Edits = NO_EDITS) -
         categories=tuple(categories(row.categories)),
         language=lang,
     )
+
+
+def local_date(value: object, timezone: str) -> str:
+    """The date a stored time falls on in the site's time zone (``YYYY-MM-DD``): a post
+    published at 00:30 in Rabat is dated that day, not the day before (UTC). A stored
+    date stays as it is; an unreadable value gives ""."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    text = value.strip()
+    if len(text) == 10:
+        return text
+    try:
+        when = parse_time(text)
+        return when.astimezone(zoneinfo.ZoneInfo(timezone)).date().isoformat()
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return text[:10]

@@ -16,14 +16,13 @@ import functools
 import html
 import json
 import logging
-import zoneinfo
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from feeds.entries import COMBINED, EPOCH, NO_EDITS, Channel, Edits, feed_article, parse_time
+from feeds.entries import COMBINED, EPOCH, NO_EDITS, Channel, Edits, feed_article
 from feeds.rows import ArticleRow
 from feeds.settings import FeedSettings
 from feeds.text import http_url
@@ -32,22 +31,6 @@ logger = logging.getLogger(__name__)
 
 GENERATOR = "icesco-monitor"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-
-
-def local_date(value: object, timezone: str) -> str:  # (monitor/cli.py imports it from here)
-    """The date a stored time falls on in the site's time zone (``YYYY-MM-DD``): a post
-    published at 00:30 in Rabat is dated that day, not the day before (UTC). A stored
-    date stays as it is; an unreadable value gives ""."""
-    if not isinstance(value, str) or not value.strip():
-        return ""
-    text = value.strip()
-    if len(text) == 10:
-        return text
-    try:
-        when = parse_time(text)
-        return when.astimezone(zoneinfo.ZoneInfo(timezone)).date().isoformat()
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-        return text[:10]
 
 
 def _check_feed_url(name: str, url: str) -> str:

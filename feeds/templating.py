@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from feeds.render import local_date
+from feeds.entries import local_date
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

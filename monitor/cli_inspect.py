@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from feeds.render import local_date
+from feeds.entries import local_date
 from monitor.archive import Archive
 from monitor.cli_common import fail, open_archive, sources_summary
 from monitor.config import Config

@@ -4,15 +4,17 @@ on 127.0.0.1; waiting for an observed event; a synthetic corpus of dumps."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -259,3 +261,34 @@ def write_corpus(folder: Path, files: int, per_file: int) -> int:
     for i in range(files):
         (folder / f"{i:05d}.txt").write_text(synthetic_dump(sources, i * per_file, per_file), encoding="utf-8")
     return sum(f.stat().st_size for f in folder.iterdir())
+
+
+@dataclass
+class Served:
+    """A service started by ``serving``: its base URL; once stopped, its exit code and log."""
+
+    base: str
+    returncode: int | None = None
+    log: str = ""
+
+
+@contextlib.contextmanager
+def serving(config: Path, cwd: Path, timeout: float = 60) -> Iterator[Served]:
+    """``icesco-monitor serve`` of ``config`` on a free port until the block ends (it is up
+    when /healthz answers 200), then SIGTERM; its exit code and log are then in the result."""
+    port = free_port()
+    cmd = cli_command("serve", "--port", str(port), config=config)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    served = Served(f"http://127.0.0.1:{port}")
+    try:
+        up = wait_until(lambda: proc.poll() is not None or fetch(served.base + "/healthz").status == 200, timeout, 0.3)
+        assert up and proc.poll() is None, "the service did not come up"
+        yield served
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, served.log = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        served.returncode = proc.returncode

@@ -8,24 +8,17 @@ import hashlib
 import http.server
 import json
 import logging
-import os
 import re
-import signal
 import socket
 import struct
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import lxml.html
 import pytest
 from browser import BrowserError, ConsoleMessage, NotLoopback, dump_dom, load, loopback_url, parse_console, screenshot
-from helpers import DUMPS, ROOT, run_cli
+from helpers import DUMPS, run_cli, serving
 
 from monitor.archive import Archive
 from monitor.config import Config
@@ -189,22 +182,6 @@ def _title(dom: str) -> str:
 # --- the real service ------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as err:
-        return err.code
-    except OSError:
-        return 0
-
-
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The real service (``icesco-monitor serve``, a subprocess) on a free port, over an
@@ -224,26 +201,10 @@ def service(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     dumps = [str(f) for f in sorted(DUMPS.glob("*.txt"))]  # named one by one, as the service records them
     replayed = run_cli("crawl", "--replay", *dumps, config=cfg)
     assert replayed.returncode == 0, replayed.stderr
-    port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "serve", "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while _status(f"{base}/healthz") != 200:
-            assert proc.poll() is None and time.monotonic() < deadline, "the service did not come up"
-            time.sleep(0.3)
-        yield base, db
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert proc.returncode == 0, err
-    assert "replay: every dump has been replayed; nothing to crawl" in err
+    with serving(cfg, tmp_path) as served:
+        yield served.base, db
+    assert served.returncode == 0, served.log
+    assert "replay: every dump has been replayed; nothing to crawl" in served.log
 
 
 def test_the_index_shows_the_archive(chromium: str, service: tuple[str, Path], browser_out: Path) -> None:

@@ -9,20 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import lxml.html
 import pytest
 from browser import Page, load, screenshot
-from helpers import DUMPS, ROOT, free_port, run_cli
+from helpers import DUMPS, run_cli, serving
 
 from crawler.items import ArticleItem
 from monitor.archive import Archive
@@ -56,16 +50,6 @@ ARABIC = ArticleItem(
 )
 
 
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as err:
-        return err.code
-    except OSError:
-        return 0
-
-
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The real service on a free port over the bundled dumps (replayed first), one article
@@ -88,25 +72,9 @@ def service(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     with Archive(db) as archive:
         archive.store([EDITED, ARABIC], now - dt.timedelta(days=2))
         assert archive.store([EDIT], now - dt.timedelta(days=1)).updated == [EDITED.id]
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "monitor.cli", "--config", str(cfg), "serve", "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while _status(f"{base}/healthz") != 200:
-            assert proc.poll() is None and time.monotonic() < deadline, "the service did not come up"
-            time.sleep(0.3)
-        yield base, db
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert proc.returncode == 0, err
+    with serving(cfg, tmp_path) as served:
+        yield served.base, db
+    assert served.returncode == 0, served.log
 
 
 def _quiet(*pages: Page) -> None:
