@@ -29,7 +29,7 @@ CHANNEL_TIMEOUT = 30.0  # seconds an idle connection (keep-alive, or silent afte
 REQUEST_TIMEOUT = 15.0  # seconds from a request's first byte to its last (slowloris)
 CLEANUP_INTERVAL = 2.0  # how often the timeouts are checked
 MAX_HEADER_BYTES = 32 * 1024  # request line and headers (larger: 431)
-MAX_BODY_BYTES = 64 * 1024  # request bodies (the service reads none; larger: 413)
+MAX_BODY_BYTES = 64 * 1024  # request bodies (only forms are read, at most 16 KiB: http.MAX_FORM_BYTES; larger: 413)
 FD_RESERVE = 16  # descriptors kept back for SQLite, logs, the crawl subprocess' pipes...
 FD_PER_THREAD = 4  # ...and per worker thread (SQLite's database, WAL and shm files)
 

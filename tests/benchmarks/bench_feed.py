@@ -14,6 +14,7 @@ from common import Options, db_bytes, median_ms, prefill, progress, statuses_tex
 from feed_load import feed_load
 
 from monitor.archive import Archive
+from monitor.archive.schema import NEWEST_ORDER
 
 NAME = "feed"
 ABOUT = "feed build time on large archives and /feed.xml requests per second (200 and 304)"
@@ -80,11 +81,7 @@ def feed_build_times(db: Path, runs: int) -> dict[str, Any]:
         # What every /feed.xml request does before it can answer from the cache.
         out["change_marker_ms"], _ = median_ms(archive.change_marker, runs)
         out["change_marker_plan"] = query_plan(archive, "SELECT count(*), COALESCE(max(updated_at), '') FROM articles")
-        out["articles_plan"] = query_plan(
-            archive,
-            "SELECT * FROM articles"
-            " ORDER BY COALESCE(published_at, substr(first_seen_at, 1, 10)) DESC, first_seen_at DESC, id LIMIT 50",
-        )
+        out["articles_plan"] = query_plan(archive, f"SELECT * FROM articles ORDER BY {NEWEST_ORDER} LIMIT 50")
 
     def open_close() -> None:
         Archive(db, migrate=False).close()
