@@ -49,20 +49,29 @@ class Readers(Part):
             old = self.reader(address)
             if old is not None and old.status == "active":
                 return None
-            self.conn.execute(
-                "INSERT OR REPLACE INTO web_subscribers (address, cadence, languages, keywords, edits, status,"
-                " source, created_at, token_at) VALUES (?, ?, ?, ?, ?, 'pending', 'web', ?, ?)",
-                (
-                    address,
-                    cadence,
-                    json.dumps(list(languages)),
-                    json.dumps(list(keywords)),
-                    int(edits),
-                    iso(now),
-                    iso(now),
-                ),
-            )
+            self._put_reader(address, cadence, languages, keywords, edits, now, pending=True)
         return self.reader(address)
+
+    def _put_reader(
+        self,
+        address: str,
+        cadence: str,
+        languages: Sequence[str],
+        keywords: Sequence[str],
+        edits: bool,
+        now: dt.datetime,
+        *,
+        pending: bool,
+    ) -> None:
+        """Store a subscriber's choices, replacing any row of the address: pending (asked on
+        the web, its confirmation mail asked for now) or active (added by the operator)."""
+        status, source, stamp = ("pending", "web", "token_at") if pending else ("active", "cli", "confirmed_at")
+        self.conn.execute(
+            "INSERT OR REPLACE INTO web_subscribers (address, cadence, languages, keywords, edits, status,"
+            f" source, created_at, {stamp}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (address, cadence, json.dumps(list(languages)), json.dumps(list(keywords)), int(edits), status, source)
+            + (iso(now), iso(now)),
+        )
 
     def confirm_reader(self, address: str, token_at: str, now: dt.datetime, *, fresh: bool = True) -> bool:
         """Activate a pending subscription whose latest confirmation mail was asked for at
@@ -93,19 +102,7 @@ class Readers(Part):
     ) -> None:
         """A subscriber the operator adds: active at once (an opt-out of the address is lifted)."""
         with self.db.atomic():
-            self.conn.execute(
-                "INSERT OR REPLACE INTO web_subscribers (address, cadence, languages, keywords, edits, status,"
-                " source, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?, 'active', 'cli', ?, ?)",
-                (
-                    address,
-                    cadence,
-                    json.dumps(list(languages)),
-                    json.dumps(list(keywords)),
-                    int(edits),
-                    iso(now),
-                    iso(now),
-                ),
-            )
+            self._put_reader(address, cadence, languages, keywords, edits, now, pending=False)
             self.conn.execute("DELETE FROM opt_outs WHERE address = ?", (address,))
             self._start_ledger(address, now, fresh=fresh)
 

@@ -224,23 +224,37 @@ def _action(request: Request) -> str:
     return request.path + "?t=" + request.arg("t")
 
 
-def confirm(request: Request, m: re.Match[str]) -> Response:
+def _followed(request: Request, purpose: str, heading: str, text: str, button: str) -> dict[str, str] | Response:
+    """A link from mail: refused without the secret or with a bad token; a GET shows one
+    button that POSTs to the same URL and changes nothing (mail scanners fetch links). The
+    token's data when the request is that POST."""
     if (refused := _no_secret(request)) is not None:
         return refused
-    data = _token(request, links.CONFIRM)
+    data = _token(request, purpose)
+    if not isinstance(data, dict) or request.method == "POST":
+        return data
+    return _page(
+        request,
+        200,
+        "reader_button.html.j2",
+        heading=heading,
+        text=text.format(address=data["a"]),
+        button=button,
+        action=_action(request),
+    )
+
+
+def confirm(request: Request, m: re.Match[str]) -> Response:
+    data = _followed(
+        request,
+        links.CONFIRM,
+        "Confirm your subscription",
+        "Press the button to receive the digest at {address}.",
+        "Confirm",
+    )
     if not isinstance(data, dict):
         return data
     address = data["a"]
-    if request.method != "POST":
-        return _page(
-            request,
-            200,
-            "reader_button.html.j2",
-            heading="Confirm your subscription",
-            text=f"Press the button to receive the digest at {address}.",
-            button="Confirm",
-            action=_action(request),
-        )
     configured = {s.address for s in request.cfg.subscribers}
     with Archive(request.cfg.database, migrate=False) as archive:
         activated = archive.confirm_reader(address, data["t"], dt.datetime.now(dt.UTC), fresh=address not in configured)
@@ -265,22 +279,12 @@ def confirm(request: Request, m: re.Match[str]) -> Response:
 
 
 def unsubscribe(request: Request, m: re.Match[str]) -> Response:
-    if (refused := _no_secret(request)) is not None:
-        return refused
-    data = _token(request, links.UNSUBSCRIBE)
+    data = _followed(
+        request, links.UNSUBSCRIBE, "Unsubscribe", "Press the button to stop the digests to {address}.", "Unsubscribe"
+    )
     if not isinstance(data, dict):
         return data
     address = data["a"]
-    if request.method != "POST":
-        return _page(
-            request,
-            200,
-            "reader_button.html.j2",
-            heading="Unsubscribe",
-            text=f"Press the button to stop the digests to {address}.",
-            button="Unsubscribe",
-            action=_action(request),
-        )
     configured = {s.address for s in request.cfg.subscribers}
     with Archive(request.cfg.database, migrate=False) as archive:
         if archive.end_reader(address, dt.datetime.now(dt.UTC), opt_out=address in configured):
