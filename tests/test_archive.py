@@ -125,6 +125,7 @@ def test_migrations_are_recorded_and_idempotent(db: Path) -> None:
             "m006_sequence",
             "m007_order",
             "m008_web_subscribers",
+            "m009_one_published_index",
         ]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert conn.execute("SELECT k, v FROM articles_fts_config WHERE k = 'automerge'").fetchall() == [
@@ -308,3 +309,14 @@ def test_every_public_method_raises_only_archive_errors() -> None:
     assert [name for name in public if not hasattr(getattr(Archive, name), "__wrapped__")] == []
     # every part's methods are there: articles, frontier (the crawl state), runs, ledger
     assert {"store", "articles", "source", "get_listing", "finish_run", "create_delivery", "close"} <= set(public)
+
+
+def test_published_at_has_one_index(db: Path) -> None:
+    """m007 added a second index on published_at beside m001's; m009 drops it (every write
+    kept both)."""
+    with Archive(db) as a:
+        indexes = a.conn.execute(
+            "SELECT il.name FROM pragma_index_list('articles') AS il"
+            " WHERE (SELECT group_concat(name) FROM pragma_index_info(il.name)) = 'published_at'"
+        ).fetchall()
+    assert indexes == [("idx_articles_published_at",)]

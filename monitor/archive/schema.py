@@ -1,4 +1,4 @@
-"""The archive's tables, as migrations m001..m008 (sqlite-utils records which ones a
+"""The archive's tables, as migrations m001..m009 (sqlite-utils records which ones a
 database has had; each runs once, in order). A change of schema is a new migration at the
 end, never an edit of one that has run.
 
@@ -273,7 +273,8 @@ def m007_order(db: Database) -> None:
     db.conn.executemany("UPDATE articles SET order_date = ? WHERE rowid = ?", dates)
     db.execute("DROP INDEX articles_newest")
     db.execute(f"CREATE INDEX articles_newest ON articles ({NEWEST_ORDER})")
-    # The newest publication so far, read at each insert: an index look-up.
+    # The newest publication so far, read at each insert: an index look-up (m001's
+    # idx_articles_published_at; this second one is dropped by m009).
     db.execute("CREATE INDEX articles_published ON articles (published_at)")
 
 
@@ -310,3 +311,10 @@ def m008_web_subscribers(db: Database) -> None:
     # Subscribers of config.yaml who unsubscribed with a digest's link: no more mail to them
     # (RFC 8058 one-click), whatever the file says, until the operator adds them again.
     db.table("opt_outs").create({"address": str, "at": str}, pk="address")
+
+
+@migrations()
+def m009_one_published_index(db: Database) -> None:
+    # m007 indexed published_at again (articles_published) beside m001's
+    # idx_articles_published_at: every write kept two equal indexes. One is enough.
+    db.execute("DROP INDEX IF EXISTS articles_published")

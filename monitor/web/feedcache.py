@@ -44,10 +44,18 @@ def channel_rows(archive: Archive, channel: Channel, items: int) -> list[Article
     return archive.articles(limit=items, lang=channel.lang or None)
 
 
-def _build_channel(archive: Archive, rows: list[ArticleRow], feed: FeedSettings, channel: Channel) -> dict[str, Built]:
-    modified = newest_time(rows)
-    edits = archive.last_revisions([r.id for r in rows if r.revision])
-    return {name: _built(body, modified) for name, body in build_all(rows, feed, channel, edits).items()}
+def build_channels(archive: Archive, feed: FeedSettings) -> dict[tuple[str, str], Built]:
+    """Every format of every channel (combined, then per language), keyed (language, format
+    name): each channel's rows read once, the last revisions of all of them in one query."""
+    rows = {channel.lang: channel_rows(archive, channel, feed.items) for channel in channels()}
+    edited = {r.id for listed in rows.values() for r in listed if r.revision}
+    edits = archive.last_revisions(sorted(edited))
+    built: dict[tuple[str, str], Built] = {}
+    for channel in channels():
+        modified = newest_time(rows[channel.lang])
+        for name, body in build_all(rows[channel.lang], feed, channel, edits).items():
+            built[(channel.lang, name)] = _built(body, modified)
+    return built
 
 
 class FeedCache:
@@ -86,12 +94,7 @@ class FeedCache:
         with self.lock:
             if marker == self.marker:
                 return False
-            built: dict[tuple[str, str], Built] = {}
-            for channel in channels():
-                rows = channel_rows(archive, channel, self.cfg.feed.items)
-                for name, one in _build_channel(archive, rows, self.cfg.feed, channel).items():
-                    built[(channel.lang, name)] = one
-            self.built = built
+            self.built = build_channels(archive, self.cfg.feed)
             self.marker = marker
         log.info("feeds rebuilt: %d articles", min(marker[0], self.cfg.feed.items))
         return True
@@ -128,9 +131,8 @@ def write_feed_files(out: Path, archive: Archive, feed: FeedSettings) -> list[Pa
     """Build every channel's formats from the archive and write each under out (atomically:
     the combined feed's in out, each language's in out/LANG), as ``icesco-monitor feed``
     does; returns the paths written."""
+    built = build_channels(archive, feed)
     written: list[Path] = []
     for channel in channels():
-        rows = channel_rows(archive, channel, feed.items)
-        edits = archive.last_revisions([r.id for r in rows if r.revision])
-        written += write_all(out, build_all(rows, feed, channel, edits), channel)
+        written += write_all(out, {name: built[(channel.lang, name)].body for name in FORMATS}, channel)
     return written

@@ -15,7 +15,9 @@ MAX_QUERY_CHARS = 200  # a longer search is cut (the form says so too: maxlength
 
 def index(request: Request, m: re.Match[str]) -> Response:
     """All languages (or ``?lang=``), newest first; articles without a known date after
-    them; ``?q=``: those that match a search."""
+    them; ``?q=``: those that match a search. Two reads, on purpose: a person sees the
+    undated ones as a group of their own ("Date unknown", by when they were first stored),
+    where a feed reader, which sorts by date, gets them in place (their ``order_date``)."""
     cfg = request.cfg
     lang = request.arg("lang")
     lang = lang if lang in LANGUAGES else ""
